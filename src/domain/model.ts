@@ -1,0 +1,66 @@
+import type { RoleAssignment } from './catalog.js';
+import type { CredentialType, Environment, KeyKind } from './environment.js';
+import type { AccountSettings } from './settings.js';
+
+/** A tenant. */
+export interface Account {
+  id: string;
+  name: string;
+  eligible: boolean;
+  settings: AccountSettings;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A key as stored, hashes included. Never leaves the service layer as is: see `KeyView`. */
+export interface KeyRecord {
+  id: string;
+  accountId: string;
+  name: string;
+  environment: Environment;
+  kind: KeyKind;
+  credentialType: CredentialType;
+  clientId: string | null;
+  secretHash: string | null;
+  previousSecretHash: string | null;
+  previousSecretExpiresAt: number | null;
+  /** Scopes picked for a custom key; empty for admin and storefront keys, whose scopes come from the catalog. */
+  scopes: string[];
+  roles: RoleAssignment[];
+  channel: string | null;
+  active: boolean;
+  expiresAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+  lastUsedAt: number | null;
+  createdBy: string;
+}
+
+export const SORT_FIELDS = ['name', 'active', 'createdAt', 'updatedAt'] as const;
+export type SortField = (typeof SORT_FIELDS)[number];
+
+/** The filters of a key listing; each is optional and they combine with AND. */
+export interface KeyFilter {
+  environment?: Environment;
+  kind?: KeyKind;
+  credentialType?: CredentialType;
+  active?: boolean;
+  channel?: string;
+  /** Case-insensitive substring of the name. */
+  q?: string;
+  createdFrom?: number;
+  createdTo?: number;
+  updatedFrom?: number;
+  updatedTo?: number;
+}
+
+export interface KeySort {
+  field: SortField;
+  descending: boolean;
+}
+
+/** Where the previous page stopped: the sort value and id of its last row. */
+export interface KeyCursor {
+  value: string | number;
+  id: string;
+}

@@ -1,0 +1,34 @@
+/** Management permissions, as PRODUCT.md lists them. */
+export const PERMISSIONS = [
+  'keys.verify',
+  'keys.view',
+  'keys.edit',
+  'keys.renew',
+  'keys.reveal',
+  'settings.edit',
+  'operators.manage',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+/**
+ * Who is calling the management API. `platform` is the platform owner (every permission on every
+ * account); operators and service tokens are scoped to accounts.
+ */
+export interface Principal {
+  kind: 'platform' | 'operator' | 'service';
+  /** The id recorded as `createdBy` and in the audit log: an api token id or an operator id. */
+  id: string;
+  /** The permissions this principal holds on an account; empty when it has none there. */
+  permissionsOn(accountId: string): ReadonlySet<Permission>;
+  /** May this principal create accounts and see every account? */
+  isPlatformOwner: boolean;
+  /** The accounts this principal has any permission on; `all` for the platform owner. */
+  accounts(): Promise<'all' | readonly string[]> | 'all' | readonly string[];
+}
+
+const ALL = new Set<Permission>(PERMISSIONS);
+
+/** The platform owner: every permission on every account. */
+export function platformPrincipal(tokenId: string): Principal {
+  return { kind: 'platform', id: tokenId, permissionsOn: () => ALL, isPlatformOwner: true, accounts: () => 'all' };
+}

@@ -1,0 +1,62 @@
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Config } from '../config.js';
+import type { Services } from '../services/index.js';
+import { registerDocs } from './docs.js';
+import { installProblemHandlers } from './problem.js';
+import { accountRoutes } from './routes/accounts.js';
+import { catalogRoutes } from './routes/catalog.js';
+import { healthRoutes } from './routes/health.js';
+import { keyRoutes } from './routes/keys.js';
+import { sharedSchemas } from './schemas.js';
+
+export interface AppOptions {
+  config: Readonly<Config>;
+  services: Services;
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** Request bodies larger than this are refused with 413. */
+export const BODY_LIMIT = 64 * 1024;
+
+/**
+ * Two validators: bodies are checked as sent (no type coercion: `"true"` is not a boolean);
+ * query strings and path parameters are text by nature and are coerced to the declared types.
+ * Neither removes unknown fields, so `additionalProperties: false` refuses them.
+ */
+function validators() {
+  const make = (coerceTypes: boolean | 'array') => {
+    const ajv = new Ajv.default({ coerceTypes, removeAdditional: false, useDefaults: true, allErrors: true, allowUnionTypes: true, strict: false });
+    addFormats.default(ajv);
+    return ajv;
+  };
+  return { body: make(false), text: make('array') };
+}
+
+/** Builds the HTTP app; it does not listen (main.ts does), so tests can start it on any port. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: BODY_LIMIT,
+    trustProxy: false,
+  });
+  const ajv = validators();
+  for (const schema of sharedSchemas) {
+    ajv.body.addSchema(schema);
+    ajv.text.addSchema(schema);
+  }
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? ajv.body : ajv.text).compile(schema as object) as never,
+  );
+  for (const schema of sharedSchemas) app.addSchema(schema);
+  installProblemHandlers(app);
+  await registerDocs(app);
+
+  const { services, config } = options;
+  await app.register(healthRoutes, { services });
+  await app.register(catalogRoutes, { services });
+  await app.register(accountRoutes, { services });
+  await app.register(keyRoutes, { services, config });
+  return app;
+}

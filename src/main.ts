@@ -1,0 +1,60 @@
+import { ConfigError, loadConfig } from './config.js';
+import { startKeyport } from './server.js';
+import { StorageError } from './storage/database.js';
+
+/** Starts a Keyport node from the environment; the only place that touches the process. */
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] };
+  let keyport;
+  try {
+    keyport = await startKeyport(config, { logger });
+  } catch (err) {
+    if (err instanceof StorageError) {
+      console.error(`Keyport cannot start: ${err.message}`);
+      process.exit(2);
+    }
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE' || e.code === 'EACCES') {
+      console.error(`Keyport cannot listen on ${config.host}:${config.port}: ${e.code === 'EADDRINUSE' ? 'the port is in use' : 'permission denied'}. Set PORT (and HOST) to a free address.`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const { url, generatedToken, services } = keyport;
+  if (generatedToken) {
+    // Shown once, on the console only: the store keeps a hash.
+    console.log(
+      [
+        '',
+        'A platform owner token was created. It is shown this once; keep it safe:',
+        '',
+        `    ${generatedToken}`,
+        '',
+        `Use it as "Authorization: Bearer <token>", in the portal's sign-in, or with the CLI (KEYPORT_TOKEN).`,
+        '',
+      ].join('\n'),
+    );
+  }
+  console.log(`Keyport is listening on ${url} (store: ${services.store.storage.describe}). Portal: ${url}/  API reference: ${url}/docs`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    keyport.app.log.info({ signal }, 'shutting down');
+    await keyport.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}

@@ -1,0 +1,109 @@
+import type { Catalog } from '../domain/catalog.js';
+import type { Clock } from '../domain/clock.js';
+import { ENVIRONMENTS, type CredentialType } from '../domain/environment.js';
+import { notFound } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import type { Account } from '../domain/model.js';
+import type { Principal } from '../domain/principal.js';
+import { DEFAULT_SETTINGS, type AccountSettings } from '../domain/settings.js';
+import type { Store } from '../storage/repositories.js';
+import { newKeyRecord } from './keys-service.js';
+import { toKeyView, type KeyView } from './key-view.js';
+
+export interface CreateAccountInput {
+  name: string;
+  eligible?: boolean;
+  provisionDefaultKeys?: boolean;
+}
+
+/** A settings change: every field optional; defaultActive may name one credential type only. */
+export interface SettingsPatch {
+  accessTokenTtl?: number;
+  keyLifetime?: number | null;
+  keyLimitPerEnvironment?: number;
+  secretReveal?: AccountSettings['secretReveal'];
+  defaultActive?: Partial<Record<CredentialType, boolean>>;
+}
+
+export class AccountsService {
+  constructor(
+    private readonly store: Store,
+    private readonly catalog: Catalog,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Creates an account; unless told not to, provisions an admin and a storefront client_secret key
+   * in each environment. Those keys have no secret until an operator resets it.
+   */
+  async create(input: CreateAccountInput, actor: Principal): Promise<{ account: Account; provisionedKeys: KeyView[] }> {
+    const now = this.clock.now();
+    const account: Account = {
+      id: newId('acct'),
+      name: input.name.trim(),
+      eligible: input.eligible ?? true,
+      settings: structuredClone(DEFAULT_SETTINGS),
+      createdAt: now,
+      updatedAt: now,
+    };
+    const keys =
+      input.provisionDefaultKeys === false
+        ? []
+        : ENVIRONMENTS.flatMap((environment) =>
+            (['admin', 'storefront'] as const).map((kind) =>
+              newKeyRecord({
+                accountId: account.id,
+                name: `${kind === 'admin' ? 'Admin' : 'Storefront'} API (${environment})`,
+                environment,
+                kind,
+                credentialType: 'client_secret',
+                scopes: [],
+                roles: [],
+                channel: null,
+                active: true,
+                expiresAt: null,
+                createdBy: actor.id,
+                now,
+                withSecret: false,
+              }).record,
+            ),
+          );
+    await this.store.transaction(async (repos) => {
+      await repos.accounts.insert(account);
+      for (const key of keys) await repos.keys.insert(key);
+    });
+    return { account, provisionedKeys: keys.map((k) => toKeyView(this.catalog, k, now)) };
+  }
+
+  async get(id: string): Promise<Account> {
+    const account = await this.store.repos.accounts.find(id);
+    if (!account) throw notFound('Account', id);
+    return account;
+  }
+
+  async list(ids?: readonly string[]): Promise<Account[]> {
+    return this.store.repos.accounts.list(ids);
+  }
+
+  /** Applies a settings change and returns the account as it now is. */
+  async updateSettings(id: string, patch: SettingsPatch): Promise<{ before: Account; after: Account }> {
+    return this.store.transaction(async (repos) => {
+      const before = await repos.accounts.find(id);
+      if (!before) throw notFound('Account', id);
+      const s = before.settings;
+      const after: Account = {
+        ...before,
+        settings: {
+          accessTokenTtl: patch.accessTokenTtl ?? s.accessTokenTtl,
+          keyLifetime: patch.keyLifetime !== undefined ? patch.keyLifetime : s.keyLifetime,
+          keyLimitPerEnvironment: patch.keyLimitPerEnvironment ?? s.keyLimitPerEnvironment,
+          secretReveal: patch.secretReveal ?? s.secretReveal,
+          defaultActive: { ...s.defaultActive, ...patch.defaultActive },
+        },
+        updatedAt: this.clock.now(),
+      };
+      await repos.accounts.update(after);
+      return { before, after };
+    });
+  }
+}

@@ -1,0 +1,27 @@
+import type { Catalog } from '../domain/catalog.js';
+import type { Clock } from '../domain/clock.js';
+import type { Store } from '../storage/repositories.js';
+import { AccountsService } from './accounts-service.js';
+import { AuthService } from './auth-service.js';
+import { KeysService } from './keys-service.js';
+
+/** Every service of a Keyport node, wired over one store. */
+export interface Services {
+  catalog: Catalog;
+  clock: Clock;
+  store: Store;
+  accounts: AccountsService;
+  keys: KeysService;
+  auth: AuthService;
+}
+
+export function createServices(store: Store, catalog: Catalog, clock: Clock): Services {
+  return {
+    catalog,
+    clock,
+    store,
+    accounts: new AccountsService(store, catalog, clock),
+    keys: new KeysService(store, catalog, clock),
+    auth: new AuthService(store, clock),
+  };
+}

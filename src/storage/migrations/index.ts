@@ -1,0 +1,13 @@
+import type { Migration } from 'kysely';
+import type { Dialect } from '../schema.js';
+import { initial } from './001-initial.js';
+
+/**
+ * The one migration set of both stores, applied in name order. A migration gets the dialect only
+ * for the few places the two differ (collation of sort columns); everything else is shared.
+ */
+export function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    '001-initial': initial(dialect),
+  };
+}

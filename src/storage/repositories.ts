@@ -1,0 +1,299 @@
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { RoleAssignment } from '../domain/catalog.js';
+import type { CredentialType, Environment, KeyKind } from '../domain/environment.js';
+import type { Account, KeyCursor, KeyFilter, KeyRecord, KeySort, SortField } from '../domain/model.js';
+import type { SecretReveal } from '../domain/settings.js';
+import type { AccountsTable, ApiTokensTable, Database, KeysTable } from './schema.js';
+import type { Storage } from './database.js';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+/** The one repository layer over both dialects. Services see only these methods, never SQL. */
+export class Repositories {
+  readonly accounts: AccountsRepository;
+  readonly keys: KeysRepository;
+  readonly apiTokens: ApiTokensRepository;
+
+  constructor(db: Executor) {
+    this.accounts = new AccountsRepository(db);
+    this.keys = new KeysRepository(db);
+    this.apiTokens = new ApiTokensRepository(db);
+  }
+}
+
+/** The store as services use it: repositories, and transactions over them. */
+export class Store {
+  readonly repos: Repositories;
+  constructor(readonly storage: Storage) {
+    this.repos = new Repositories(storage.db);
+  }
+  /** Runs `fn` in one transaction: all of its writes land, or none. */
+  transaction<T>(fn: (repos: Repositories) => Promise<T>): Promise<T> {
+    return this.storage.db.transaction().execute((trx) => fn(new Repositories(trx)));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const toAccount = (row: Selectable<AccountsTable>): Account => ({
+  id: row.id,
+  name: row.name,
+  eligible: row.eligible === 1,
+  settings: {
+    accessTokenTtl: row.accessTokenTtl,
+    keyLifetime: row.keyLifetime,
+    keyLimitPerEnvironment: row.keyLimitPerEnvironment,
+    secretReveal: row.secretReveal as SecretReveal,
+    defaultActive: { client_secret: row.defaultActiveClientSecret === 1, token: row.defaultActiveToken === 1 },
+  },
+  createdAt: row.createdAt,
+  updatedAt: row.updatedAt,
+});
+
+const fromAccount = (a: Account): AccountsTable => ({
+  id: a.id,
+  name: a.name,
+  eligible: a.eligible ? 1 : 0,
+  accessTokenTtl: a.settings.accessTokenTtl,
+  keyLifetime: a.settings.keyLifetime,
+  keyLimitPerEnvironment: a.settings.keyLimitPerEnvironment,
+  secretReveal: a.settings.secretReveal,
+  defaultActiveClientSecret: a.settings.defaultActive.client_secret ? 1 : 0,
+  defaultActiveToken: a.settings.defaultActive.token ? 1 : 0,
+  createdAt: a.createdAt,
+  updatedAt: a.updatedAt,
+});
+
+export class AccountsRepository {
+  constructor(private readonly db: Executor) {}
+
+  async insert(account: Account): Promise<void> {
+    await this.db.insertInto('accounts').values(fromAccount(account)).execute();
+  }
+
+  async find(id: string): Promise<Account | undefined> {
+    const row = await this.db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toAccount(row);
+  }
+
+  /** All accounts, or the given ones, oldest first. */
+  async list(ids?: readonly string[]): Promise<Account[]> {
+    if (ids && ids.length === 0) return [];
+    let query = this.db.selectFrom('accounts').selectAll().orderBy('createdAt').orderBy('id');
+    if (ids) query = query.where('id', 'in', ids);
+    return (await query.execute()).map(toAccount);
+  }
+
+  async update(account: Account): Promise<void> {
+    const { id, ...rest } = fromAccount(account);
+    await this.db.updateTable('accounts').set(rest).where('id', '=', id).execute();
+  }
+
+  /**
+   * Takes the account's row lock until the transaction ends (PostgreSQL), so that checks like the
+   * key limit are serialised per account. SQLite serialises whole write transactions anyway.
+   * Returns false when the account does not exist.
+   */
+  async lock(id: string): Promise<boolean> {
+    const result = await this.db.updateTable('accounts').set({ id }).where('id', '=', id).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const toKey = (row: Selectable<KeysTable>): KeyRecord => ({
+  id: row.id,
+  accountId: row.accountId,
+  name: row.name,
+  environment: row.environment as Environment,
+  kind: row.kind as KeyKind,
+  credentialType: row.credentialType as CredentialType,
+  clientId: row.clientId,
+  secretHash: row.secretHash,
+  previousSecretHash: row.previousSecretHash,
+  previousSecretExpiresAt: row.previousSecretExpiresAt,
+  scopes: JSON.parse(row.scopes) as string[],
+  roles: JSON.parse(row.roles) as RoleAssignment[],
+  channel: row.channel,
+  active: row.active === 1,
+  expiresAt: row.expiresAt,
+  createdAt: row.createdAt,
+  updatedAt: row.updatedAt,
+  lastUsedAt: row.lastUsedAt,
+  createdBy: row.createdBy,
+});
+
+const fromKey = (k: KeyRecord): KeysTable => ({
+  ...k,
+  nameKey: k.name.toLowerCase(),
+  scopes: JSON.stringify(k.scopes),
+  roles: JSON.stringify(k.roles),
+  active: k.active ? 1 : 0,
+});
+
+/** The column each sort field reads. */
+const SORT_COLUMN: Record<SortField, 'nameKey' | 'active' | 'createdAt' | 'updatedAt'> = {
+  name: 'nameKey',
+  active: 'active',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt',
+};
+
+/** The value of a key's sort column, as a cursor carries it. */
+export function sortValue(key: KeyRecord, field: SortField): string | number {
+  const row = fromKey(key);
+  return row[SORT_COLUMN[field]];
+}
+
+/** Escapes LIKE wildcards so a search for `50%` finds a literal percent sign. */
+const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+export class KeysRepository {
+  constructor(private readonly db: Executor) {}
+
+  async insert(key: KeyRecord): Promise<void> {
+    await this.db.insertInto('keys').values(fromKey(key)).execute();
+  }
+
+  async update(key: KeyRecord): Promise<void> {
+    const { id, ...rest } = fromKey(key);
+    await this.db.updateTable('keys').set(rest).where('id', '=', id).execute();
+  }
+
+  async find(accountId: string, id: string): Promise<KeyRecord | undefined> {
+    const row = await this.db
+      .selectFrom('keys')
+      .selectAll()
+      .where('id', '=', id)
+      .where('accountId', '=', accountId)
+      .executeTakeFirst();
+    return row && toKey(row);
+  }
+
+  async findByClientId(clientId: string): Promise<KeyRecord | undefined> {
+    const row = await this.db.selectFrom('keys').selectAll().where('clientId', '=', clientId).executeTakeFirst();
+    return row && toKey(row);
+  }
+
+  async findBySecretHash(secretHash: string): Promise<KeyRecord | undefined> {
+    const row = await this.db.selectFrom('keys').selectAll().where('secretHash', '=', secretHash).executeTakeFirst();
+    return row && toKey(row);
+  }
+
+  async countInEnvironment(accountId: string, environment: Environment): Promise<number> {
+    const row = await this.db
+      .selectFrom('keys')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('accountId', '=', accountId)
+      .where('environment', '=', environment)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** Deletes the given keys of the account; returns the ids that existed and were deleted. */
+  async deleteMany(accountId: string, ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db
+      .deleteFrom('keys')
+      .where('accountId', '=', accountId)
+      .where('id', 'in', ids)
+      .returning('id')
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** Sets lastUsedAt of many keys at once, never moving it backwards. */
+  async touchLastUsed(entries: readonly { id: string; at: number }[]): Promise<void> {
+    for (const { id, at } of entries) {
+      await this.db
+        .updateTable('keys')
+        .set({ lastUsedAt: at })
+        .where('id', '=', id)
+        .where((eb) => eb.or([eb('lastUsedAt', 'is', null), eb('lastUsedAt', '<', at)]))
+        .execute();
+    }
+  }
+
+  /**
+   * One page of an account's keys: filtered, sorted by one column with the id as tie-breaker, and
+   * continuing after `after` (keyset pagination: stable under inserts and fast at any depth).
+   */
+  async list(accountId: string, filter: KeyFilter, sort: KeySort, limit: number, after?: KeyCursor): Promise<KeyRecord[]> {
+    const column = SORT_COLUMN[sort.field];
+    const dir = sort.descending ? 'desc' : 'asc';
+    let query = this.db.selectFrom('keys').selectAll().where('accountId', '=', accountId);
+    if (filter.environment) query = query.where('environment', '=', filter.environment);
+    if (filter.kind) query = query.where('kind', '=', filter.kind);
+    if (filter.credentialType) query = query.where('credentialType', '=', filter.credentialType);
+    if (filter.active !== undefined) query = query.where('active', '=', filter.active ? 1 : 0);
+    if (filter.channel !== undefined) query = query.where('channel', '=', filter.channel);
+    if (filter.q) query = query.where('nameKey', 'like', `%${likeEscape(filter.q.toLowerCase())}%`, );
+    if (filter.createdFrom !== undefined) query = query.where('createdAt', '>=', filter.createdFrom);
+    if (filter.createdTo !== undefined) query = query.where('createdAt', '<=', filter.createdTo);
+    if (filter.updatedFrom !== undefined) query = query.where('updatedAt', '>=', filter.updatedFrom);
+    if (filter.updatedTo !== undefined) query = query.where('updatedAt', '<=', filter.updatedTo);
+    if (after) {
+      const op = sort.descending ? '<' : '>';
+      query = query.where((eb) =>
+        eb.or([
+          eb(column, op, after.value as never),
+          eb.and([eb(column, '=', after.value as never), eb('id', op, after.id)]),
+        ]),
+      );
+    }
+    const rows = await query.orderBy(column, dir).orderBy('id', dir).limit(limit).execute();
+    return rows.map(toKey);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export type ApiTokenKind = 'platform' | 'personal' | 'service';
+
+/** A management API token (platform owner, operator or service), stored by hash. */
+export interface ApiTokenRecord {
+  id: string;
+  tokenHash: string;
+  kind: ApiTokenKind;
+  name: string;
+  operatorId: string | null;
+  accountId: string | null;
+  expiresAt: number | null;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+const toApiToken = (row: Selectable<ApiTokensTable>): ApiTokenRecord => ({
+  id: row.id,
+  tokenHash: row.tokenHash,
+  kind: row.kind as ApiTokenKind,
+  name: row.name,
+  operatorId: row.operatorId,
+  accountId: row.accountId,
+  expiresAt: row.expiresAt,
+  createdAt: row.createdAt,
+  revokedAt: row.revokedAt,
+});
+
+export class ApiTokensRepository {
+  constructor(private readonly db: Executor) {}
+
+  async insert(token: ApiTokenRecord): Promise<void> {
+    await this.db.insertInto('apiTokens').values(token).execute();
+  }
+
+  async findByHash(tokenHash: string): Promise<ApiTokenRecord | undefined> {
+    const row = await this.db.selectFrom('apiTokens').selectAll().where('tokenHash', '=', tokenHash).executeTakeFirst();
+    return row && toApiToken(row);
+  }
+
+  async countOfKind(kind: ApiTokenKind): Promise<number> {
+    const row = await this.db
+      .selectFrom('apiTokens')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('kind', '=', kind)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+}

@@ -1,0 +1,66 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/**
+ * The Kysely view of the tables, in camelCase (CamelCasePlugin maps to snake_case columns).
+ * Timestamps are milliseconds since the epoch (BIGINT); booleans are 0/1 integers so one migration
+ * set serves SQLite and PostgreSQL; lists are JSON text.
+ */
+export interface Database {
+  accounts: AccountsTable;
+  keys: KeysTable;
+  apiTokens: ApiTokensTable;
+}
+
+export interface AccountsTable {
+  id: string;
+  name: string;
+  eligible: number;
+  accessTokenTtl: number;
+  keyLifetime: number | null;
+  keyLimitPerEnvironment: number;
+  secretReveal: string;
+  defaultActiveClientSecret: number;
+  defaultActiveToken: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface KeysTable {
+  id: string;
+  accountId: string;
+  name: string;
+  /** Lower-cased name: sorting and search are case-insensitive and the same on both stores. */
+  nameKey: string;
+  environment: string;
+  kind: string;
+  credentialType: string;
+  clientId: string | null;
+  secretHash: string | null;
+  previousSecretHash: string | null;
+  previousSecretExpiresAt: number | null;
+  scopes: string;
+  roles: string;
+  channel: string | null;
+  active: number;
+  expiresAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+  lastUsedAt: number | null;
+  createdBy: string;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  tokenHash: string;
+  kind: string;
+  name: string;
+  operatorId: string | null;
+  accountId: string | null;
+  expiresAt: number | null;
+  createdAt: number;
+  revokedAt: number | null;
+  lastUsedAt: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+export type Dialect = 'sqlite' | 'postgres';
+export type Seq = Generated<number>;
