@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { buildCatalog, loadCatalogFile, type Catalog } from './domain/catalog.js';
 import { DEFAULT_CATALOG } from './domain/default-catalog.js';
+import { parseKek, type Kek } from './domain/envelope.js';
 import type { StorageOptions } from './storage/database.js';
 
 /** Keyport's configuration, read once from the environment at start-up. */
@@ -19,6 +20,14 @@ export interface Config {
   catalog: Catalog;
   /** KEYPORT_LOG_LEVEL: fatal, error, warn, info (default), debug, trace or silent. */
   logLevel: string;
+  /**
+   * KEYPORT_ENCRYPTION_KEY: the key-encryption key (32 bytes, base64) that protects private signing
+   * keys and revealable secrets. Required with PostgreSQL (every node needs the same one); with
+   * SQLite it defaults to a key file made on first start in the data directory.
+   */
+  encryptionKey: Kek | null;
+  /** KEYPORT_PREVIOUS_ENCRYPTION_KEYS: comma-separated older KEKs, still accepted for decryption while re-encrypting. */
+  previousEncryptionKeys: Kek[];
 }
 
 export class ConfigError extends Error {}
@@ -74,8 +83,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   const logLevel = env.KEYPORT_LOG_LEVEL?.trim() || 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`KEYPORT_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
+  let encryptionKey: Kek | null = null;
+  const previousEncryptionKeys: Kek[] = [];
+  try {
+    if (env.KEYPORT_ENCRYPTION_KEY) encryptionKey = parseKek(env.KEYPORT_ENCRYPTION_KEY, 'KEYPORT_ENCRYPTION_KEY');
+    else if (storage.kind === 'postgres')
+      problems.push('KEYPORT_ENCRYPTION_KEY is required with DATABASE_URL, so that every node shares it (make one with: openssl rand -base64 32)');
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  for (const [i, text] of (env.KEYPORT_PREVIOUS_ENCRYPTION_KEYS ?? '').split(',').filter((t) => t.trim()).entries()) {
+    try {
+      previousEncryptionKeys.push(parseKek(text, `KEYPORT_PREVIOUS_ENCRYPTION_KEYS[${i}]`));
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
-  return Object.freeze({ port, host, publicUrl, storage, bootstrapToken, catalog: catalog!, logLevel });
+  return Object.freeze({ port, host, publicUrl, storage, bootstrapToken, catalog: catalog!, logLevel, encryptionKey, previousEncryptionKeys });
 }
 
 function parsePort(value: string | undefined, problems: string[]): number {

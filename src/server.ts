@@ -1,9 +1,13 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { buildApp } from './http/app.js';
 import { createServices, type Services } from './services/index.js';
-import { openStorage } from './storage/database.js';
+import { kekFromBytes, Keyring, parseKek, type Kek } from './domain/envelope.js';
+import { openStorage, StorageError } from './storage/database.js';
 import { Store } from './storage/repositories.js';
 
 export interface RunningKeyport {
@@ -24,8 +28,9 @@ export async function startKeyport(
   config: Readonly<Config>,
   options: { clock?: Clock; logger?: boolean | object } = {},
 ): Promise<RunningKeyport> {
+  const keyring = new Keyring(config.encryptionKey ?? dataDirKek(config), config.previousEncryptionKeys);
   const storage = await openStorage(config.storage);
-  const services = createServices(new Store(storage), config.catalog, options.clock ?? systemClock);
+  const services = createServices({ store: new Store(storage), catalog: config.catalog, clock: options.clock ?? systemClock, keyring });
   let app: FastifyInstance | undefined;
   try {
     const generatedToken = await services.auth.ensurePlatformToken(config.bootstrapToken);
@@ -50,4 +55,28 @@ export async function startKeyport(
     await storage.close();
     throw err;
   }
+}
+
+/**
+ * Without KEYPORT_ENCRYPTION_KEY, a SQLite node keeps its key-encryption key in a file of its data
+ * directory (made on first start, readable by its owner only). Back it up with the database.
+ */
+function dataDirKek(config: Readonly<Config>): Kek {
+  if (config.storage.kind !== 'sqlite') throw new StorageError('KEYPORT_ENCRYPTION_KEY is required with PostgreSQL');
+  const file = join(config.storage.dataDir, 'encryption.key');
+  try {
+    return parseKek(readFileSync(file, 'utf8'), file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new StorageError(`Cannot read ${file}: ${(err as Error).message}`);
+  }
+  const key = randomBytes(32);
+  try {
+    mkdirSync(config.storage.dataDir, { recursive: true });
+    writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    throw new StorageError(
+      `Cannot write the key file ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); set KEYPORT_DATA_DIR to a writable directory or set KEYPORT_ENCRYPTION_KEY.`,
+    );
+  }
+  return kekFromBytes(key);
 }

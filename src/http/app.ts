@@ -9,6 +9,7 @@ import { accountRoutes } from './routes/accounts.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
+import { meRoutes } from './routes/me.js';
 import { sharedSchemas } from './schemas.js';
 
 export interface AppOptions {
@@ -58,5 +59,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(catalogRoutes, { services });
   await app.register(accountRoutes, { services });
   await app.register(keyRoutes, { services, config });
+  await app.register(meRoutes, { services });
   return app;
 }

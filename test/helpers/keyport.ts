@@ -32,7 +32,7 @@ export async function freshStore(kind: StoreKind): Promise<{ env: Record<string,
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;
   return {
-    env: { DATABASE_URL: url.toString() },
+    env: { DATABASE_URL: url.toString(), KEYPORT_ENCRYPTION_KEY: randomBytes(32).toString('base64') },
     dispose: async () => {
       const c = new pg.Client({ connectionString: PG_ADMIN_URL });
       await c.connect();

@@ -1,0 +1,51 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Services } from '../../services/index.js';
+import { guard } from '../auth.js';
+import { problems } from '../schemas.js';
+
+/** Who the caller is and what it may do on each account: the portal shows and hides pages by this. */
+export const meRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+  app.get(
+    '/v1/me',
+    {
+      schema: {
+        tags: ['operators'],
+        summary: 'The caller: kind, and the permissions it holds on each account it may work on',
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              kind: { type: 'string', enum: ['platform', 'operator', 'service'] },
+              id: { type: 'string' },
+              isPlatformOwner: { type: 'boolean' },
+              accounts: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    id: { type: 'string' },
+                    name: { type: 'string' },
+                    eligible: { type: 'boolean' },
+                    permissions: { type: 'array', items: { type: 'string' } },
+                  },
+                },
+              },
+            },
+          },
+          ...problems(401),
+        },
+      },
+    },
+    async (request) => {
+      const actor = await guard(services.auth, request, {});
+      const visible = await actor.accounts();
+      const accounts = await services.accounts.list(visible === 'all' ? undefined : visible);
+      return {
+        kind: actor.kind,
+        id: actor.id,
+        isPlatformOwner: actor.isPlatformOwner,
+        accounts: accounts.map((a) => ({ id: a.id, name: a.name, eligible: a.eligible, permissions: [...actor.permissionsOn(a.id)] })),
+      };
+    },
+  );
+};
