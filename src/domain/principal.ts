@@ -32,3 +32,10 @@ const ALL = new Set<Permission>(PERMISSIONS);
 export function platformPrincipal(tokenId: string): Principal {
   return { kind: 'platform', id: tokenId, permissionsOn: () => ALL, isPlatformOwner: true, accounts: () => 'all' };
 }
+
+/** Who made a change and from where: recorded as createdBy and in the audit log. */
+export interface Actor {
+  principal: Principal;
+  /** The source address of the request. */
+  sourceIp: string;
+}

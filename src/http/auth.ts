@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { forbidden, notFound, unauthenticated } from '../domain/errors.js';
-import type { Permission, Principal } from '../domain/principal.js';
+import type { Actor, Permission } from '../domain/principal.js';
 import type { AuthService } from '../services/auth-service.js';
 
 /** Reads the bearer token of a request, or null. */
@@ -20,7 +20,7 @@ export async function guard(
   auth: AuthService,
   request: FastifyRequest,
   need: { permission?: Permission; account?: string; platformOwner?: boolean },
-): Promise<Principal> {
+): Promise<Actor> {
   const token = bearerToken(request);
   if (!token)
     throw unauthenticated('Send a management token as "Authorization: Bearer <token>" (the platform owner token, or a personal or service token).');
@@ -32,5 +32,5 @@ export async function guard(
     if (held.size === 0) throw notFound('Account', need.account);
     if (!held.has(need.permission)) throw forbidden(`This needs the '${need.permission}' permission on account '${need.account}'.`);
   }
-  return principal;
+  return { principal, sourceIp: request.ip };
 }

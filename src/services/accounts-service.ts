@@ -4,7 +4,7 @@ import { ENVIRONMENTS, type CredentialType } from '../domain/environment.js';
 import { notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Account } from '../domain/model.js';
-import type { Principal } from '../domain/principal.js';
+import type { Actor } from '../domain/principal.js';
 import { DEFAULT_SETTINGS, type AccountSettings } from '../domain/settings.js';
 import type { Store } from '../storage/repositories.js';
 import { newKeyRecord } from './keys-service.js';
@@ -36,7 +36,7 @@ export class AccountsService {
    * Creates an account; unless told not to, provisions an admin and a storefront client_secret key
    * in each environment. Those keys have no secret until an operator resets it.
    */
-  async create(input: CreateAccountInput, actor: Principal): Promise<{ account: Account; provisionedKeys: KeyView[] }> {
+  async create(input: CreateAccountInput, actor: Actor): Promise<{ account: Account; provisionedKeys: KeyView[] }> {
     const now = this.clock.now();
     const account: Account = {
       id: newId('acct'),
@@ -62,7 +62,7 @@ export class AccountsService {
                 channel: null,
                 active: true,
                 expiresAt: null,
-                createdBy: actor.id,
+                createdBy: actor.principal.id,
                 now,
                 withSecret: false,
               }).record,
@@ -86,7 +86,7 @@ export class AccountsService {
   }
 
   /** Applies a settings change and returns the account as it now is. */
-  async updateSettings(id: string, patch: SettingsPatch): Promise<{ before: Account; after: Account }> {
+  async updateSettings(id: string, patch: SettingsPatch, actor: Actor): Promise<{ before: Account; after: Account }> {
     return this.store.transaction(async (repos) => {
       const before = await repos.accounts.find(id);
       if (!before) throw notFound('Account', id);
@@ -103,6 +103,7 @@ export class AccountsService {
         updatedAt: this.clock.now(),
       };
       await repos.accounts.update(after);
+      void actor;
       return { before, after };
     });
   }

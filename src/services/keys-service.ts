@@ -5,13 +5,15 @@ import { AppError, confirmationRequired, fieldError, notFound, validationError, 
 import { newId } from '../domain/ids.js';
 import { generateKeyString, hashKeyString, secretMatchesHash } from '../domain/key-strings.js';
 import type { Account, KeyCursor, KeyFilter, KeyRecord, KeySort } from '../domain/model.js';
-import type { Principal } from '../domain/principal.js';
+import type { Actor } from '../domain/principal.js';
 import { sortValue, type Store } from '../storage/repositories.js';
 import { toKeyView, type KeyView } from './key-view.js';
 
 /** What changed about a key, for whoever caches answers about keys (verification, tokens). */
 export interface KeyChange {
   type: 'created' | 'updated' | 'secret_reset' | 'regenerated' | 'deleted';
+  /** Who made the change, and from where. */
+  actor: Actor;
   /** The key as it was before the change (absent for creation). */
   before?: KeyRecord;
   /** The key as it is after the change (absent for deletion). */
@@ -114,6 +116,7 @@ export const DEFAULT_PAGE_SIZE = 50;
 
 export class KeysService {
   private readonly listeners: KeyChangeListener[] = [];
+  private readonly secretCheckListeners: ((check: { key: KeyRecord; matches: boolean; actor: Actor }) => void | Promise<void>)[] = [];
 
   constructor(
     private readonly store: Store,
@@ -134,7 +137,7 @@ export class KeysService {
     return toKeyView(this.catalog, key, this.clock.now());
   }
 
-  async create(account: Account, input: CreateKeyInput, actor: Principal): Promise<IssuedKey> {
+  async create(account: Account, input: CreateKeyInput, actor: Actor): Promise<IssuedKey> {
     if (!account.eligible)
       throw new AppError(
         'account_not_eligible',
@@ -164,7 +167,7 @@ export class KeysService {
       channel: input.channel ?? null,
       active: input.active ?? account.settings.defaultActive[input.credentialType],
       expiresAt,
-      createdBy: actor.id,
+      createdBy: actor.principal.id,
       now,
       withSecret: true,
     });
@@ -182,7 +185,7 @@ export class KeysService {
         );
       await repos.keys.insert(record);
     });
-    await this.emit({ type: 'created', after: record, revokeTokens: false });
+    await this.emit({ type: 'created', actor, after: record, revokeTokens: false });
     return { key: this.view(record), secret };
   }
 
@@ -214,7 +217,7 @@ export class KeysService {
     };
   }
 
-  async update(accountId: string, keyId: string, input: UpdateKeyInput): Promise<{ before: KeyView; after: KeyView }> {
+  async update(accountId: string, keyId: string, input: UpdateKeyInput, actor: Actor): Promise<{ before: KeyView; after: KeyView }> {
     const { before, after } = await this.store.transaction(async (repos) => {
       const before = await repos.keys.find(accountId, keyId);
       if (!before) throw notFound('Key', keyId);
@@ -242,15 +245,15 @@ export class KeysService {
       await repos.keys.update(after);
       return { before, after };
     });
-    await this.emit({ type: 'updated', before, after, revokeTokens: false });
+    await this.emit({ type: 'updated', actor, before, after, revokeTokens: false });
     return { before: this.view(before), after: this.view(after) };
   }
 
-  async delete(accountId: string, keyId: string, revokeTokens: boolean): Promise<KeyView> {
+  async delete(accountId: string, keyId: string, revokeTokens: boolean, actor: Actor): Promise<KeyView> {
     const key = await this.find(accountId, keyId);
     const deleted = await this.store.repos.keys.deleteMany(accountId, [keyId]);
     if (deleted.length === 0) throw notFound('Key', keyId);
-    await this.emit({ type: 'deleted', before: key, revokeTokens });
+    await this.emit({ type: 'deleted', actor, before: key, revokeTokens });
     return this.view(key);
   }
 
@@ -258,7 +261,7 @@ export class KeysService {
    * Deletes several keys at once, all or nothing: if one id is not a key of the account, nothing is
    * deleted and the error names every such id.
    */
-  async batchDelete(accountId: string, ids: string[], confirm: boolean, revokeTokens: boolean): Promise<KeyView[]> {
+  async batchDelete(accountId: string, ids: string[], confirm: boolean, revokeTokens: boolean, actor: Actor): Promise<KeyView[]> {
     if (confirm !== true) throw confirmationRequired(`Deleting ${ids.length} key${ids.length === 1 ? '' : 's'}`);
     const unique = [...new Set(ids)];
     const keys = await this.store.transaction(async (repos) => {
@@ -275,7 +278,7 @@ export class KeysService {
       await repos.keys.deleteMany(accountId, unique);
       return found;
     });
-    for (const key of keys) await this.emit({ type: 'deleted', before: key, revokeTokens });
+    for (const key of keys) await this.emit({ type: 'deleted', actor, before: key, revokeTokens });
     return keys.map((k) => this.view(k));
   }
 
@@ -284,15 +287,15 @@ export class KeysService {
    * `previousSecretValidFor` seconds so deployed clients can be switched without downtime.
    * With a keyLifetime setting, the key's expiry restarts from now.
    */
-  async resetSecret(account: Account, keyId: string, confirm: boolean, previousSecretValidFor = 0): Promise<IssuedKey> {
+  async resetSecret(account: Account, keyId: string, confirm: boolean, previousSecretValidFor: number, actor: Actor): Promise<IssuedKey> {
     if (confirm !== true) throw confirmationRequired('Resetting a secret');
-    return this.replaceSecret(account, keyId, 'secret_reset', previousSecretValidFor, false);
+    return this.replaceSecret(account, keyId, 'secret_reset', previousSecretValidFor, false, actor);
   }
 
   /** A new client id and a new secret; the old pair stops working at once. */
-  async regenerate(account: Account, keyId: string, confirm: boolean, revokeTokens: boolean): Promise<IssuedKey> {
+  async regenerate(account: Account, keyId: string, confirm: boolean, revokeTokens: boolean, actor: Actor): Promise<IssuedKey> {
     if (confirm !== true) throw confirmationRequired('Regenerating a key');
-    return this.replaceSecret(account, keyId, 'regenerated', 0, revokeTokens);
+    return this.replaceSecret(account, keyId, 'regenerated', 0, revokeTokens, actor);
   }
 
   private async replaceSecret(
@@ -301,6 +304,7 @@ export class KeysService {
     type: 'secret_reset' | 'regenerated',
     previousSecretValidFor: number,
     revokeTokens: boolean,
+    actor: Actor,
   ): Promise<IssuedKey> {
     const now = this.clock.now();
     const result = await this.store.transaction(async (repos) => {
@@ -321,14 +325,21 @@ export class KeysService {
       await repos.keys.update(after);
       return { before, after, secret };
     });
-    await this.emit({ type, before: result.before, after: result.after, revokeTokens });
+    await this.emit({ type, actor, before: result.before, after: result.after, revokeTokens });
     return { key: this.view(result.after), secret: result.secret };
   }
 
   /** Does the candidate match the key's secret (or its previous one, during its grace period)? */
-  async verifySecret(accountId: string, keyId: string, candidate: string): Promise<boolean> {
+  async verifySecret(accountId: string, keyId: string, candidate: string, actor: Actor): Promise<boolean> {
     const key = await this.find(accountId, keyId);
-    return secretMatches(key, candidate, this.clock.now());
+    const matches = secretMatches(key, candidate, this.clock.now());
+    for (const listener of this.secretCheckListeners) await listener({ key, matches, actor });
+    return matches;
+  }
+
+  /** Registers a listener told of every verify-secret check (for the audit log and throttling). */
+  onSecretCheck(listener: (check: { key: KeyRecord; matches: boolean; actor: Actor }) => void | Promise<void>): void {
+    this.secretCheckListeners.push(listener);
   }
 
   /** Ready-to-run samples for the key, with the server's real URLs and a placeholder for the secret. */

@@ -58,8 +58,8 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services }> = async (
       },
     },
     async (request) => {
-      const actor = await guard(auth, request, {});
-      const visible = await actor.accounts();
+      const { principal } = await guard(auth, request, {});
+      const visible = await principal.accounts();
       const items = await accounts.list(visible === 'all' ? undefined : visible);
       return { items: items.map(accountView) };
     },
@@ -93,8 +93,8 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services }> = async (
       },
     },
     async (request) => {
-      await guard(auth, request, { account: request.params.account, permission: 'settings.edit' });
-      const { after } = await accounts.updateSettings(request.params.account, request.body);
+      const actor = await guard(auth, request, { account: request.params.account, permission: 'settings.edit' });
+      const { after } = await accounts.updateSettings(request.params.account, request.body, actor);
       return accountView(after);
     },
   );

@@ -148,8 +148,8 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
       },
     },
     async (request) => {
-      await guard(auth, request, { account: request.params.account, permission: 'keys.edit' });
-      const { after } = await keys.update(request.params.account, request.params.key, request.body);
+      const actor = await guard(auth, request, { account: request.params.account, permission: 'keys.edit' });
+      const { after } = await keys.update(request.params.account, request.params.key, request.body, actor);
       return after;
     },
   );
@@ -170,8 +170,8 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
       },
     },
     async (request, reply) => {
-      await guard(auth, request, { account: request.params.account, permission: 'keys.edit' });
-      await keys.delete(request.params.account, request.params.key, request.query.revokeTokens ?? false);
+      const actor = await guard(auth, request, { account: request.params.account, permission: 'keys.edit' });
+      await keys.delete(request.params.account, request.params.key, request.query.revokeTokens ?? false, actor);
       return reply.status(204).send();
     },
   );
@@ -200,9 +200,9 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
       },
     },
     async (request) => {
-      await guard(auth, request, { account: request.params.account, permission: 'keys.edit' });
+      const actor = await guard(auth, request, { account: request.params.account, permission: 'keys.edit' });
       const { ids, revokeTokens } = request.body;
-      const deleted = await keys.batchDelete(request.params.account, ids, request.body.confirm, revokeTokens ?? false);
+      const deleted = await keys.batchDelete(request.params.account, ids, request.body.confirm, revokeTokens ?? false, actor);
       return { deleted: deleted.map((k) => k.id) };
     },
   );
@@ -232,9 +232,9 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
       },
     },
     async (request) => {
-      await guard(auth, request, { account: request.params.account, permission: 'keys.renew' });
+      const actor = await guard(auth, request, { account: request.params.account, permission: 'keys.renew' });
       const account = await accounts.get(request.params.account);
-      return keys.resetSecret(account, request.params.key, request.body.confirm, request.body.previousSecretValidFor);
+      return keys.resetSecret(account, request.params.key, request.body.confirm, request.body.previousSecretValidFor ?? 0, actor);
     },
   );
 
@@ -255,9 +255,9 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
       },
     },
     async (request) => {
-      await guard(auth, request, { account: request.params.account, permission: 'keys.renew' });
+      const actor = await guard(auth, request, { account: request.params.account, permission: 'keys.renew' });
       const account = await accounts.get(request.params.account);
-      return keys.regenerate(account, request.params.key, request.body.confirm, request.body.revokeTokens ?? false);
+      return keys.regenerate(account, request.params.key, request.body.confirm, request.body.revokeTokens ?? false, actor);
     },
   );
 
@@ -278,8 +278,8 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
       },
     },
     async (request) => {
-      await guard(auth, request, { account: request.params.account, permission: 'keys.view' });
-      return { matches: await keys.verifySecret(request.params.account, request.params.key, request.body.secret) };
+      const actor = await guard(auth, request, { account: request.params.account, permission: 'keys.view' });
+      return { matches: await keys.verifySecret(request.params.account, request.params.key, request.body.secret, actor) };
     },
   );
 

@@ -37,7 +37,7 @@ export const meRoutes: FastifyPluginAsync<{ services: Services }> = async (app, 
       },
     },
     async (request) => {
-      const actor = await guard(services.auth, request, {});
+      const { principal: actor } = await guard(services.auth, request, {});
       const visible = await actor.accounts();
       const accounts = await services.accounts.list(visible === 'all' ? undefined : visible);
       return {
