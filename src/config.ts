@@ -28,6 +28,28 @@ export interface Config {
   encryptionKey: Kek | null;
   /** KEYPORT_PREVIOUS_ENCRYPTION_KEYS: comma-separated older KEKs, still accepted for decryption while re-encrypting. */
   previousEncryptionKeys: Kek[];
+  /** Access tokens, signing keys, rate limits and how nodes stay in step: see OAuthConfig. */
+  oauth: OAuthConfig;
+}
+
+/** Configuration of access tokens and the verification path. */
+export interface OAuthConfig {
+  /** KEYPORT_TOKEN_AUDIENCE: the `aud` of access tokens asked for without `resource` (default: the public URL). */
+  tokenAudience: string | null;
+  /** KEYPORT_SIGNING_KEY_ROTATION: seconds between scheduled signing-key rotations (default 30 days; 0 turns the schedule off). */
+  signingKeyRotation: number;
+  /** KEYPORT_SIGNING_KEY_PREPUBLISH: seconds a new signing key is published before tokens are signed with it (default 300). */
+  signingKeyPrepublish: number;
+  /** KEYPORT_SYNC_INTERVAL_MS: how often a node reads revocations and key changes made by other nodes (default 250 ms). */
+  syncIntervalMs: number;
+  /** REDIS_URL: a redis:// URL; rate-limit counters are then shared by every node instead of kept per node. */
+  redisUrl: string | null;
+  /** KEYPORT_AUTH_FAILURES_PER_CLIENT: failed client authentications per client id before it is refused for the window (default 10). */
+  authFailuresPerClient: number;
+  /** KEYPORT_AUTH_FAILURES_PER_ADDRESS: failed client authentications per source address before it is refused for the window (default 100). */
+  authFailuresPerAddress: number;
+  /** KEYPORT_AUTH_FAILURE_WINDOW: seconds failed authentications are counted and a throttled client or address waits (default 300). */
+  authFailureWindow: number;
 }
 
 export class ConfigError extends Error {}
@@ -100,8 +122,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     }
   }
 
+  const oauth = parseOAuthConfig(env, problems);
+
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
-  return Object.freeze({ port, host, publicUrl, storage, bootstrapToken, catalog: catalog!, logLevel, encryptionKey, previousEncryptionKeys });
+  return Object.freeze({ port, host, publicUrl, storage, bootstrapToken, catalog: catalog!, logLevel, encryptionKey, previousEncryptionKeys, oauth });
 }
 
 function parsePort(value: string | undefined, problems: string[]): number {
@@ -112,4 +136,57 @@ function parsePort(value: string | undefined, problems: string[]): number {
     return 8080;
   }
   return n;
+}
+
+/** A whole number within bounds, or the default when unset; a bad value is named in `problems`. */
+function parseInteger(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number, problems: string[], hint = ''): number {
+  const value = env[name]?.trim();
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+    problems.push(`${name} must be a whole number from ${min} to ${max}${hint} (got '${value}')`);
+    return fallback;
+  }
+  return n;
+}
+
+/** The OAuth configuration with every variable unset. */
+export const defaultOAuthConfig = (): OAuthConfig => parseOAuthConfig({}, []);
+
+function parseOAuthConfig(env: NodeJS.ProcessEnv, problems: string[]): OAuthConfig {
+  let tokenAudience: string | null = null;
+  const audience = env.KEYPORT_TOKEN_AUDIENCE?.trim();
+  if (audience) {
+    try {
+      new URL(audience);
+      tokenAudience = audience;
+    } catch {
+      problems.push(`KEYPORT_TOKEN_AUDIENCE must be an absolute URI, e.g. https://api.example.com (got '${audience}')`);
+    }
+  }
+  let redisUrl: string | null = null;
+  const redis = env.REDIS_URL?.trim();
+  if (redis) {
+    let ok = false;
+    try {
+      ok = ['redis:', 'rediss:'].includes(new URL(redis).protocol);
+    } catch {
+      /* reported below */
+    }
+    if (ok) redisUrl = redis;
+    else problems.push('REDIS_URL must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379');
+  }
+  const rotation = parseInteger(env, 'KEYPORT_SIGNING_KEY_ROTATION', 30 * 86_400, 0, 10 * 366 * 86_400, problems, ' seconds');
+  if (rotation > 0 && rotation < 3600)
+    problems.push(`KEYPORT_SIGNING_KEY_ROTATION must be 0 (no scheduled rotation) or at least 3600 seconds (got '${rotation}')`);
+  return {
+    tokenAudience,
+    signingKeyRotation: rotation,
+    signingKeyPrepublish: parseInteger(env, 'KEYPORT_SIGNING_KEY_PREPUBLISH', 300, 0, 86_400, problems, ' seconds'),
+    syncIntervalMs: parseInteger(env, 'KEYPORT_SYNC_INTERVAL_MS', 250, 50, 5000, problems, ' milliseconds'),
+    redisUrl,
+    authFailuresPerClient: parseInteger(env, 'KEYPORT_AUTH_FAILURES_PER_CLIENT', 10, 1, 1_000_000, problems),
+    authFailuresPerAddress: parseInteger(env, 'KEYPORT_AUTH_FAILURES_PER_ADDRESS', 100, 1, 1_000_000, problems),
+    authFailureWindow: parseInteger(env, 'KEYPORT_AUTH_FAILURE_WINDOW', 300, 1, 86_400, problems, ' seconds'),
+  };
 }

@@ -30,11 +30,14 @@ export async function startKeyport(
 ): Promise<RunningKeyport> {
   const keyring = new Keyring(config.encryptionKey ?? dataDirKek(config), config.previousEncryptionKeys);
   const storage = await openStorage(config.storage);
-  const services = createServices({ store: new Store(storage), catalog: config.catalog, clock: options.clock ?? systemClock, keyring });
+  const services = createServices({ store: new Store(storage), catalog: config.catalog, clock: options.clock ?? systemClock, keyring, oauth: config.oauth });
   let app: FastifyInstance | undefined;
   try {
     const generatedToken = await services.auth.ensurePlatformToken(config.bootstrapToken);
     app = await buildApp({ config, services, logger: options.logger ?? false });
+    const log = app.log;
+    services.tokens.onBackgroundError = (err) => log.warn({ err }, 'background task failed');
+    await services.tokens.start();
     await app.listen({ port: config.port, host: config.host });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -47,11 +50,13 @@ export async function startKeyport(
       generatedToken,
       close: async () => {
         await app!.close();
+        await services.tokens.stop();
         await storage.close();
       },
     };
   } catch (err) {
     await app?.close().catch(() => {});
+    await services.tokens.stop().catch(() => {});
     await storage.close();
     throw err;
   }

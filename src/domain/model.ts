@@ -34,6 +34,14 @@ export interface KeyRecord {
   updatedAt: number;
   lastUsedAt: number | null;
   createdBy: string;
+  /** At most `limit` verifications and token requests per `windowSeconds`; null: unlimited. */
+  rateLimit: RateLimitPolicy | null;
+}
+
+/** A key's rate limit: `limit` requests per fixed window of `windowSeconds`. */
+export interface RateLimitPolicy {
+  limit: number;
+  windowSeconds: number;
 }
 
 export const SORT_FIELDS = ['name', 'active', 'createdAt', 'updatedAt'] as const;

@@ -10,6 +10,10 @@ import { catalogRoutes } from './routes/catalog.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
 import { meRoutes } from './routes/me.js';
+import { oauthRoutes } from './routes/oauth.js';
+import { signingKeyRoutes } from './routes/signing-keys.js';
+import { verifyRoutes } from './routes/verify.js';
+import { wellKnownRoutes } from './routes/well-known.js';
 import { sharedSchemas } from './schemas.js';
 
 export interface AppOptions {
@@ -60,5 +64,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(accountRoutes, { services });
   await app.register(keyRoutes, { services, config });
   await app.register(meRoutes, { services });
+  await app.register(verifyRoutes, { services });
+  await app.register(oauthRoutes, { services, config, prefix: '/oauth' });
+  await app.register(wellKnownRoutes, { services, config });
+  await app.register(signingKeyRoutes, { services });
   return app;
 }

@@ -49,6 +49,17 @@ export const scopeListSchema = {
 export const keyNameSchema = { type: 'string', minLength: 1, maxLength: 100, pattern: '\\S' } as const;
 export const channelSchema = { type: ['string', 'null'], minLength: 1, maxLength: 100 } as const;
 
+export const rateLimitSchema = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  required: ['limit', 'windowSeconds'],
+  description: 'At most `limit` requests to /v1/verify and /oauth/token per window of `windowSeconds`; null: unlimited.',
+  properties: {
+    limit: { type: 'integer', minimum: 1, maximum: 1_000_000_000 },
+    windowSeconds: { type: 'integer', minimum: 1, maximum: 86_400 },
+  },
+} as const;
+
 export const keySchema = {
   $id: 'Key',
   type: 'object',
@@ -72,6 +83,7 @@ export const keySchema = {
     updatedAt: timestamp,
     lastUsedAt: nullableTimestamp,
     createdBy: { type: 'string' },
+    rateLimit: rateLimitSchema,
   },
 } as const;
 

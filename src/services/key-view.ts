@@ -1,6 +1,6 @@
 import { grantedScopes, type Catalog, type RoleAssignment } from '../domain/catalog.js';
 import type { CredentialType, Environment, KeyKind } from '../domain/environment.js';
-import type { KeyRecord } from '../domain/model.js';
+import type { KeyRecord, RateLimitPolicy } from '../domain/model.js';
 
 /** A key as the API shows it: no hash, timestamps as ISO 8601. */
 export interface KeyView {
@@ -26,6 +26,8 @@ export interface KeyView {
   updatedAt: string;
   lastUsedAt: string | null;
   createdBy: string;
+  /** Requests per window allowed to /v1/verify and /oauth/token; null: unlimited. */
+  rateLimit: RateLimitPolicy | null;
 }
 
 export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -59,5 +61,6 @@ export function toKeyView(catalog: Catalog, key: KeyRecord, now: number): KeyVie
     updatedAt: iso(key.updatedAt)!,
     lastUsedAt: iso(key.lastUsedAt),
     createdBy: key.createdBy,
+    rateLimit: key.rateLimit,
   };
 }

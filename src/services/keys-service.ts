@@ -4,7 +4,7 @@ import type { CredentialType, Environment, KeyKind } from '../domain/environment
 import { AppError, confirmationRequired, fieldError, notFound, validationError, type FieldError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { generateKeyString, hashKeyString, secretMatchesHash } from '../domain/key-strings.js';
-import type { Account, KeyCursor, KeyFilter, KeyRecord, KeySort } from '../domain/model.js';
+import type { Account, KeyCursor, KeyFilter, KeyRecord, KeySort, RateLimitPolicy } from '../domain/model.js';
 import type { Actor } from '../domain/principal.js';
 import { sortValue, type Store } from '../storage/repositories.js';
 import { toKeyView, type KeyView } from './key-view.js';
@@ -34,6 +34,8 @@ export interface CreateKeyInput {
   active?: boolean;
   /** ISO 8601; null for no expiry; absent for the account's keyLifetime. */
   expiresAt?: string | null;
+  /** Requests per window allowed to /v1/verify and /oauth/token; null or absent: unlimited. */
+  rateLimit?: RateLimitPolicy | null;
 }
 
 export interface UpdateKeyInput {
@@ -43,6 +45,7 @@ export interface UpdateKeyInput {
   scopes?: string[];
   roles?: RoleAssignment[];
   expiresAt?: string | null;
+  rateLimit?: RateLimitPolicy | null;
 }
 
 export interface ListKeysInput extends KeyFilter {
@@ -78,6 +81,7 @@ export function newKeyRecord(input: {
   createdBy: string;
   now: number;
   withSecret: boolean;
+  rateLimit?: RateLimitPolicy | null;
 }): { record: KeyRecord; secret: string | null } {
   const secret = input.withSecret ? newSecret(input.credentialType, input.environment) : null;
   return {
@@ -102,6 +106,7 @@ export function newKeyRecord(input: {
       updatedAt: input.now,
       lastUsedAt: null,
       createdBy: input.createdBy,
+      rateLimit: input.rateLimit ?? null,
     },
   };
 }
@@ -170,6 +175,7 @@ export class KeysService {
       createdBy: actor.principal.id,
       now,
       withSecret: true,
+      rateLimit: input.rateLimit ?? null,
     });
     await this.store.transaction(async (repos) => {
       // Lock first, count second: parallel creations in one account queue here, so the limit holds.
@@ -239,6 +245,7 @@ export class KeysService {
         after.roles = roles;
       }
       if (input.expiresAt !== undefined) after.expiresAt = this.parseExpiry(input.expiresAt, this.clock.now());
+      if (input.rateLimit !== undefined) after.rateLimit = input.rateLimit;
       if (after.kind === 'custom' && after.scopes.length === 0 && after.roles.length === 0)
         throw fieldError('/scopes', 'A custom key needs at least one scope or role.');
       after.updatedAt = this.clock.now();

@@ -1,10 +1,11 @@
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { RoleAssignment } from '../domain/catalog.js';
 import type { CredentialType, Environment, KeyKind } from '../domain/environment.js';
 import type { Account, KeyCursor, KeyFilter, KeyRecord, KeySort, SortField } from '../domain/model.js';
 import type { SecretReveal } from '../domain/settings.js';
 import type { AccountsTable, ApiTokensTable, Database, KeysTable } from './schema.js';
 import type { Storage } from './database.js';
+import { ClusterEventsRepository, SigningKeysRepository } from './oauth-repositories.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -13,11 +14,15 @@ export class Repositories {
   readonly accounts: AccountsRepository;
   readonly keys: KeysRepository;
   readonly apiTokens: ApiTokensRepository;
+  readonly signingKeys: SigningKeysRepository;
+  readonly clusterEvents: ClusterEventsRepository;
 
   constructor(db: Executor) {
     this.accounts = new AccountsRepository(db);
     this.keys = new KeysRepository(db);
     this.apiTokens = new ApiTokensRepository(db);
+    this.signingKeys = new SigningKeysRepository(db);
+    this.clusterEvents = new ClusterEventsRepository(db);
   }
 }
 
@@ -122,14 +127,17 @@ const toKey = (row: Selectable<KeysTable>): KeyRecord => ({
   updatedAt: row.updatedAt,
   lastUsedAt: row.lastUsedAt,
   createdBy: row.createdBy,
+  rateLimit: row.rateLimit === null || row.rateLimitWindow === null ? null : { limit: row.rateLimit, windowSeconds: row.rateLimitWindow },
 });
 
-const fromKey = (k: KeyRecord): KeysTable => ({
+const fromKey = ({ rateLimit, ...k }: KeyRecord): KeysTable => ({
   ...k,
   nameKey: k.name.toLowerCase(),
   scopes: JSON.stringify(k.scopes),
   roles: JSON.stringify(k.roles),
   active: k.active ? 1 : 0,
+  rateLimit: rateLimit?.limit ?? null,
+  rateLimitWindow: rateLimit?.windowSeconds ?? null,
 });
 
 /** The column each sort field reads. */
@@ -154,6 +162,13 @@ export class KeysRepository {
 
   async insert(key: KeyRecord): Promise<void> {
     await this.db.insertInto('keys').values(fromKey(key)).execute();
+  }
+
+  /** Inserts many keys with multi-row statements (for seeding large stores; wrap it in a transaction). */
+  async insertMany(keys: readonly KeyRecord[]): Promise<void> {
+    // 500 rows of ~23 columns stay under SQLite's and PostgreSQL's bound-parameter limits.
+    for (let i = 0; i < keys.length; i += 500)
+      await this.db.insertInto('keys').values(keys.slice(i, i + 500).map(fromKey)).execute();
   }
 
   async update(key: KeyRecord): Promise<void> {
@@ -181,6 +196,20 @@ export class KeysRepository {
     return row && toKey(row);
   }
 
+  /** The key whose current secret, or previous one (whatever its grace period), has this hash. */
+  async findByAnySecretHash(secretHash: string): Promise<KeyRecord | undefined> {
+    const row =
+      (await this.db.selectFrom('keys').selectAll().where('secretHash', '=', secretHash).executeTakeFirst()) ??
+      (await this.db.selectFrom('keys').selectAll().where('previousSecretHash', '=', secretHash).executeTakeFirst());
+    return row && toKey(row);
+  }
+
+  /** A key by id alone, whatever its account. */
+  async findById(id: string): Promise<KeyRecord | undefined> {
+    const row = await this.db.selectFrom('keys').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toKey(row);
+  }
+
   async countInEnvironment(accountId: string, environment: Environment): Promise<number> {
     const row = await this.db
       .selectFrom('keys')
@@ -203,15 +232,18 @@ export class KeysRepository {
     return rows.map((r) => r.id);
   }
 
-  /** Sets lastUsedAt of many keys at once, never moving it backwards. */
+  /** Sets lastUsedAt of many keys at once, never moving it backwards: one statement per 1,000 keys. */
   async touchLastUsed(entries: readonly { id: string; at: number }[]): Promise<void> {
-    for (const { id, at } of entries) {
-      await this.db
-        .updateTable('keys')
-        .set({ lastUsedAt: at })
-        .where('id', '=', id)
-        .where((eb) => eb.or([eb('lastUsedAt', 'is', null), eb('lastUsedAt', '<', at)]))
-        .execute();
+    for (let i = 0; i < entries.length; i += 1000) {
+      // UPDATE ... FROM a derived table: the same SQL on PostgreSQL and SQLite (3.33+).
+      const rows = sql.join(
+        entries.slice(i, i + 1000).map(({ id, at }, j) =>
+          j === 0 ? sql`select ${id} as id, cast(${at} as bigint) as at` : sql`select ${id}, cast(${at} as bigint)`,
+        ),
+        sql` union all `,
+      );
+      await sql`update keys set last_used_at = v.at from (${rows}) as v
+        where keys.id = v.id and (keys.last_used_at is null or keys.last_used_at < v.at)`.execute(this.db);
     }
   }
 

@@ -9,6 +9,8 @@ export interface Database {
   accounts: AccountsTable;
   keys: KeysTable;
   apiTokens: ApiTokensTable;
+  signingKeys: SigningKeysTable;
+  clusterEvents: ClusterEventsTable;
 }
 
 export interface AccountsTable {
@@ -47,6 +49,10 @@ export interface KeysTable {
   updatedAt: number;
   lastUsedAt: number | null;
   createdBy: string;
+  /** Requests allowed per window (null: no limit). */
+  rateLimit: number | null;
+  /** The rate limit window, in seconds. */
+  rateLimitWindow: number | null;
 }
 
 export interface ApiTokensTable {
@@ -60,6 +66,32 @@ export interface ApiTokensTable {
   createdAt: number;
   revokedAt: number | null;
   lastUsedAt: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+/** A JWT signing key pair; the private half is envelope-encrypted. */
+export interface SigningKeysTable {
+  id: string;
+  generation: number;
+  alg: string;
+  publicJwk: string;
+  privateKey: string;
+  createdAt: number;
+  /** When nodes start signing with it; until then it is published only, so caches pick it up. */
+  activatesAt: number;
+}
+
+/** What every node of a cluster must learn: revocations, key changes, signing-key rotations. */
+export interface ClusterEventsTable {
+  seq: Generated<number>;
+  kind: string;
+  keyId: string | null;
+  clientId: string | null;
+  jti: string | null;
+  /** JSON list of cache lookups (secret hashes, client ids) the event invalidates. */
+  lookups: string | null;
+  /** After this the event matters to no one and may be purged. */
+  expiresAt: number;
+  createdAt: number;
 }
 
 export type Dialect = 'sqlite' | 'postgres';

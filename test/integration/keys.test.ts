@@ -52,6 +52,7 @@ for (const store of STORES) {
           clientId: undefined, scopes: ['product.read'], roles: [{ definition: 'pricing', level: 'editor' }],
           grantedScopes: ['product.read', 'price.read', 'price.write'], channel: 'b2b', active: true, hasSecret: true,
           expiresAt: null, previousSecretExpiresAt: null, createdAt: undefined, updatedAt: undefined, lastUsedAt: null, createdBy: undefined,
+          rateLimit: null,
         },
       );
       const token = await createKey(kp.api, account, { name: 'GraphQL', credentialType: 'token', roles: [{ definition: 'product_data', level: 'viewer' }], scopes: [] });

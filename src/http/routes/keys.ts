@@ -5,7 +5,7 @@ import { validationError } from '../../domain/errors.js';
 import type { Services } from '../../services/index.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_PREVIOUS_SECRET_VALID_FOR, type CreateKeyInput, type ListKeysInput, type UpdateKeyInput } from '../../services/keys-service.js';
 import { guard } from '../auth.js';
-import { accountParams, channelSchema, keyNameSchema, keyParams, problems, roleSchema, scopeListSchema } from '../schemas.js';
+import { accountParams, channelSchema, keyNameSchema, keyParams, problems, rateLimitSchema, roleSchema, scopeListSchema } from '../schemas.js';
 
 type KeyParams = { account: string; key: string };
 
@@ -47,6 +47,7 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
             channel: channelSchema,
             active: { type: 'boolean' },
             expiresAt: { type: ['string', 'null'], format: 'date-time' },
+            rateLimit: rateLimitSchema,
           },
         },
         response: { 201: issuedKey, ...problems(400, 401, 403, 404, 409) },
@@ -142,6 +143,7 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
             scopes: scopeListSchema,
             roles: { type: 'array', maxItems: 50, items: roleSchema },
             expiresAt: { type: ['string', 'null'], format: 'date-time' },
+            rateLimit: rateLimitSchema,
           },
         },
         response: { 200: { $ref: 'Key#' }, ...problems(400, 401, 403, 404) },

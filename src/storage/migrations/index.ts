@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import type { Dialect } from '../schema.js';
 import { initial } from './001-initial.js';
+import { oauth } from './002-oauth.js';
 
 /**
  * The one migration set of both stores, applied in name order. A migration gets the dialect only
@@ -9,5 +10,6 @@ import { initial } from './001-initial.js';
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '001-initial': initial(dialect),
+    '002-oauth': oauth(dialect),
   };
 }

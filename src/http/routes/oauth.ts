@@ -1,0 +1,147 @@
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../../config.js';
+import { rateLimitHeaders } from '../../domain/rate-limit.js';
+import { InvalidRequest, OAuthError, ServerError } from '../../oauth/errors.js';
+import { FormParams } from '../../oauth/form.js';
+import type { OAuthRequest } from '../../oauth/token.js';
+import type { Services } from '../../services/index.js';
+
+const FORM = 'application/x-www-form-urlencoded';
+
+const oauthError = {
+  type: 'object',
+  description: 'An RFC 6749 section 5.2 error.',
+  properties: { error: { type: 'string' }, error_description: { type: 'string' } },
+} as const;
+
+const formBody = (properties: Record<string, { type: 'string'; description: string; enum?: string[] }>, required: string[] = []) => ({
+  content: { [FORM]: { schema: { type: 'object', properties, required } } },
+});
+
+/** Turns anything thrown under /oauth into an RFC 6749 error; internals never reach the client. */
+function toOAuthError(error: FastifyError | Error): OAuthError {
+  if (error instanceof OAuthError) return error;
+  const fe = error as FastifyError;
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new InvalidRequest(`Send the parameters as ${FORM} (RFC 6749).`);
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new OAuthError('invalid_request', 413, 'The request body is too large.');
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return new InvalidRequest(fe.message);
+  return new ServerError();
+}
+
+/**
+ * The OAuth 2.0 endpoints: token (RFC 6749 4.4), introspection (RFC 7662) and revocation
+ * (RFC 7009). Form-encoded requests, RFC 6749 error bodies instead of problem+json, and
+ * `Cache-Control: no-store` on every answer, errors included (RFC 6749 5.1).
+ */
+export const oauthRoutes: FastifyPluginAsync<{ services: Services; config: Readonly<Config> }> = async (app, { services, config }) => {
+  const { token, introspection, revocation } = services.tokens.oauth;
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(FORM, { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+    reply.header('pragma', 'no-cache');
+  });
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const oauth = toOAuthError(error);
+    if (oauth.status >= 500) request.log.error({ err: error }, 'unhandled error');
+    return reply.status(oauth.status).headers(oauth.headers).send(oauth.toJSON());
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: 'invalid_request', error_description: `There is no ${request.method} ${request.url.split('?')[0]} endpoint.` }),
+  );
+
+  const read = (request: FastifyRequest): OAuthRequest => ({
+    params: FormParams.parse(request.body as string | undefined),
+    authorization: request.headers.authorization,
+    sourceAddress: request.ip,
+    baseUrl: config.publicUrl ?? `${request.protocol}://${request.host}`,
+  });
+  const methodNotAllowed = async (_request: FastifyRequest, reply: FastifyReply) =>
+    reply.status(405).header('allow', 'POST').send({ error: 'invalid_request', error_description: 'Use POST.' });
+  for (const url of ['/token', '/introspect', '/revoke'])
+    app.route({ method: ['GET', 'PUT', 'PATCH', 'DELETE'], url, schema: { hide: true }, handler: methodNotAllowed });
+
+  app.post(
+    '/token',
+    {
+      schema: {
+        tags: ['oauth'],
+        summary: 'Client credentials grant (RFC 6749 4.4): trade a client id and secret for a JWT access token (RFC 9068)',
+        description: 'Authenticate with HTTP Basic (client_secret_basic) or client_id and client_secret in the body (client_secret_post).',
+        security: [],
+        body: formBody(
+          {
+            grant_type: { type: 'string', enum: ['client_credentials'], description: 'client_credentials' },
+            scope: { type: 'string', description: "Space-separated scopes; narrows the key's scopes (default: all of them)." },
+            resource: { type: 'string', description: 'RFC 8707 resource indicator: the audience of the token.' },
+            client_id: { type: 'string', description: 'client_secret_post only.' },
+            client_secret: { type: 'string', description: 'client_secret_post only.' },
+          },
+          ['grant_type'],
+        ),
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              access_token: { type: 'string' },
+              token_type: { type: 'string' },
+              expires_in: { type: 'integer' },
+              scope: { type: 'string' },
+            },
+          },
+          400: oauthError,
+          401: oauthError,
+          429: oauthError,
+        },
+      },
+      validatorCompiler: () => () => true,
+    },
+    async (request, reply) => {
+      const { body, rateLimit } = await token.handle(read(request));
+      if (rateLimit) reply.headers(rateLimitHeaders(rateLimit));
+      return body;
+    },
+  );
+
+  app.post(
+    '/introspect',
+    {
+      schema: {
+        tags: ['oauth'],
+        summary: 'Token introspection (RFC 7662), for access tokens and token keys',
+        description:
+          "Authenticate as the client the token was issued to, or with a management bearer token holding 'keys.verify' on the token's account. Keyport adds an optional `environment` parameter: a token of the other environment is inactive.",
+        body: formBody(
+          {
+            token: { type: 'string', description: 'The access token or token key.' },
+            token_type_hint: { type: 'string', description: 'Ignored: the token says what it is.' },
+            environment: { type: 'string', enum: ['sandbox', 'production'], description: 'Keyport extension.' },
+          },
+          ['token'],
+        ),
+        response: { 200: { type: 'object', additionalProperties: true, properties: { active: { type: 'boolean' } } }, 400: oauthError, 401: oauthError },
+      },
+      validatorCompiler: () => () => true,
+    },
+    async (request) => introspection.handle(read(request)),
+  );
+
+  app.post(
+    '/revoke',
+    {
+      schema: {
+        tags: ['oauth'],
+        summary: 'Token revocation (RFC 7009): the access token stops at once, on every node',
+        description: "Authenticate as the client the token was issued to, or with a management bearer token holding 'keys.edit' on its account.",
+        body: formBody({ token: { type: 'string', description: 'The access token.' }, token_type_hint: { type: 'string', description: 'Ignored.' } }, ['token']),
+        response: { 200: { type: 'null' }, 400: oauthError, 401: oauthError, 403: oauthError },
+      },
+      validatorCompiler: () => () => true,
+    },
+    async (request, reply) => {
+      await revocation.handle(read(request));
+      return reply.status(200).send();
+    },
+  );
+};

@@ -1,0 +1,72 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { SigningKeyInfo } from '../../oauth/signing-keys.js';
+import type { Services } from '../../services/index.js';
+import { iso } from '../../services/key-view.js';
+import { guard } from '../auth.js';
+import { problems } from '../schemas.js';
+
+const signingKeySchema = {
+  type: 'object',
+  properties: {
+    kid: { type: 'string' },
+    alg: { type: 'string' },
+    status: { type: 'string', enum: ['next', 'current', 'retired'] },
+    createdAt: { type: 'string', format: 'date-time' },
+    activatesAt: { type: 'string', format: 'date-time' },
+    retiredAt: { type: ['string', 'null'], format: 'date-time' },
+    publishedUntil: { type: ['string', 'null'], format: 'date-time' },
+  },
+} as const;
+
+const view = (k: SigningKeyInfo) => ({
+  kid: k.kid,
+  alg: k.alg,
+  status: k.status,
+  createdAt: iso(k.createdAt),
+  activatesAt: iso(k.activatesAt),
+  retiredAt: iso(k.retiredAt),
+  publishedUntil: iso(k.publishedUntil),
+});
+
+/** The access-token signing keys, for the platform owner: list them and rotate them. */
+export const signingKeyRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+  const { signingKeys } = services.tokens.oauth;
+
+  app.get(
+    '/v1/signing-keys',
+    {
+      schema: {
+        tags: ['signing keys'],
+        summary: 'The access-token signing keys and their state (platform owner only); no private material',
+        response: { 200: { type: 'object', properties: { items: { type: 'array', items: signingKeySchema } } }, ...problems(401, 403) },
+      },
+    },
+    async (request) => {
+      await guard(services.auth, request, { platformOwner: true });
+      return { items: signingKeys.list().map(view) };
+    },
+  );
+
+  app.post<{ Body: { immediately?: boolean } | undefined }>(
+    '/v1/signing-keys/rotate',
+    {
+      schema: {
+        tags: ['signing keys'],
+        summary: 'Add a new signing key (platform owner only); tokens already issued stay valid',
+        description:
+          'The new key is published at once and signs tokens after KEYPORT_SIGNING_KEY_PREPUBLISH seconds, or at once with `immediately`. The old key stays published until every token it signed has expired.',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { immediately: { type: 'boolean', default: false, description: 'Sign with the new key now (after a suspected compromise).' } },
+        },
+        response: { 201: signingKeySchema, ...problems(400, 401, 403) },
+      },
+    },
+    async (request, reply) => {
+      await guard(services.auth, request, { platformOwner: true });
+      const key = await signingKeys.rotate({ immediately: request.body?.immediately ?? false });
+      return reply.status(201).send(view(key));
+    },
+  );
+};

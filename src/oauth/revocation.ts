@@ -1,0 +1,42 @@
+import { parseKeyString } from '../domain/key-strings.js';
+import type { AuthService } from '../services/auth-service.js';
+import type { VerificationService } from '../services/verification-service.js';
+import { authenticateCaller } from './caller.js';
+import type { ClientAuthenticator } from './client-auth.js';
+import { InsufficientScope, UnsupportedTokenType } from './errors.js';
+import type { RevocationList } from './revocations.js';
+import type { OAuthRequest } from './token.js';
+
+/**
+ * The revocation endpoint (RFC 7009). A client revokes its own access tokens; a management
+ * principal holding `keys.edit` on the token's account revokes any of that account's. The token
+ * stops at once on this node and within a poll interval on every other. Unknown, expired and
+ * foreign tokens are answered 200 with nothing done (RFC 7009 2.2), so nothing can be probed.
+ * API keys are not revoked here (unsupported_token_type): delete or switch off the key instead.
+ */
+export class RevocationEndpoint {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly clients: ClientAuthenticator,
+    private readonly verification: VerificationService,
+    private readonly revocations: RevocationList,
+  ) {}
+
+  async handle(request: OAuthRequest): Promise<void> {
+    const caller = await authenticateCaller(request, this.auth, this.clients);
+    const token = request.params.require('token');
+    // token_type_hint is only a hint (RFC 7009 2.1); the token's shape says what it is.
+    request.params.get('token_type_hint');
+    if (parseKeyString(token) !== null)
+      throw new UnsupportedTokenType('API keys and client secrets are not revoked here: delete the key, switch it off, or reset its secret.');
+    const result = await this.verification.verify(token, { consume: false });
+    const c = result.credential;
+    if (c === null || c.token === null || result.code === 'expired' || result.code === 'revoked') return;
+    if (caller.client !== undefined) {
+      if (c.token.clientId !== caller.client.record.clientId) return;
+    } else if (!caller.principal.permissionsOn(c.accountId).has('keys.edit')) {
+      throw new InsufficientScope(`Revoking this token needs the 'keys.edit' permission on account '${c.accountId}'.`);
+    }
+    await this.revocations.revokeToken(c.token.jti, c.token.clientId, c.keyId, c.expiresAt!);
+  }
+}

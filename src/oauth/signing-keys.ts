@@ -1,0 +1,229 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { Clock } from '../domain/clock.js';
+import type { Keyring } from '../domain/envelope.js';
+import { newId } from '../domain/ids.js';
+import { SETTING_BOUNDS } from '../domain/settings.js';
+import type { SigningKeyRecord } from '../storage/oauth-repositories.js';
+import type { Store } from '../storage/repositories.js';
+
+/** JWS algorithm of access tokens: EdDSA over Ed25519 (RFC 8037), fast to sign and to verify. */
+export const SIGNING_ALG = 'EdDSA';
+
+/** The longest an access token can live: the upper bound of the accessTokenTtl setting. */
+export const MAX_TOKEN_TTL_MS = SETTING_BOUNDS.accessTokenTtl.max * 1000;
+
+/** Extra time a retired key stays published: clock skew, and nodes still signing until they poll. */
+const PUBLISH_MARGIN_MS = 5 * 60_000;
+
+/** An Ed25519 public key as a JWK (RFC 8037), as /.well-known/jwks.json shows it. */
+export interface PublicJwk {
+  kty: 'OKP';
+  crv: 'Ed25519';
+  x: string;
+  kid: string;
+  alg: typeof SIGNING_ALG;
+  use: 'sig';
+}
+
+/** A signing key as the management API shows it: never any private material. */
+export interface SigningKeyInfo {
+  kid: string;
+  alg: string;
+  /** `next`: published, not signing yet; `current`: signing; `retired`: published until its tokens expire. */
+  status: 'next' | 'current' | 'retired';
+  createdAt: number;
+  activatesAt: number;
+  /** When a newer key took over signing; null while none has. */
+  retiredAt: number | null;
+  /** Until when the public key stays in the JWKS; null while it signs or waits to. */
+  publishedUntil: number | null;
+}
+
+interface LoadedKey {
+  record: SigningKeyRecord;
+  jwk: PublicJwk;
+  publicKey: KeyObject;
+  privateKey: KeyObject;
+}
+
+export interface SigningKeyOptions {
+  /** Rotate when the newest key is this old (ms); 0 never rotates on a schedule. */
+  rotationIntervalMs: number;
+  /** How long a new key is published before nodes sign with it (ms), so JWKS caches pick it up. */
+  prepublishMs: number;
+}
+
+/**
+ * The signing keys of access tokens: their store, the JWKS, and rotation.
+ *
+ * Rotation adds a key of the next generation that starts signing `prepublishMs` later; meanwhile it
+ * is published, so resource servers caching the JWKS learn it before any token uses it. A key stops
+ * signing when a newer generation activates and stays published until every token it can have
+ * signed has expired (the longest token lifetime, plus a margin). Every node derives all this from
+ * the stored rows and the clock, so nodes agree without talking; the unique generation number makes
+ * sure that when two nodes rotate at once, only one key is added.
+ */
+export class SigningKeys {
+  /** Newest generation first. */
+  private keys: LoadedKey[] = [];
+  private readonly byId = new Map<string, LoadedKey>();
+  private lastUnknownKidReload = 0;
+  /** Called after this node added a key, to tell the other nodes (wired to the cluster event log). */
+  onRotated: () => Promise<void> = async () => {};
+
+  constructor(
+    private readonly store: Store,
+    private readonly keyring: Keyring,
+    private readonly clock: Clock,
+    readonly options: SigningKeyOptions,
+  ) {}
+
+  /** Reads every key from the store and decrypts the private halves. */
+  async load(): Promise<void> {
+    const records = await this.store.repos.signingKeys.list();
+    const loaded = records.map((record) => this.byId.get(record.id) ?? this.decode(record));
+    this.keys = loaded;
+    this.byId.clear();
+    for (const key of loaded) this.byId.set(key.record.id, key);
+  }
+
+  /** Loads the keys and makes the first one when the store has none (first start). */
+  async ensure(): Promise<void> {
+    await this.load();
+    if (this.keys.length === 0) {
+      await this.add(1, this.clock.now());
+      await this.load();
+    }
+  }
+
+  private decode(record: SigningKeyRecord): LoadedKey {
+    const privateKey = createPrivateKey(this.keyring.decryptText(record.privateKey));
+    return { record, jwk: JSON.parse(record.publicJwk) as PublicJwk, publicKey: createPublicKey(privateKey), privateKey };
+  }
+
+  /** Makes a key pair and stores it (private half encrypted); false if the generation was taken. */
+  private async add(generation: number, activatesAt: number): Promise<{ added: boolean; id: string }> {
+    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    const id = newId('sig');
+    const { x } = publicKey.export({ format: 'jwk' });
+    const jwk: PublicJwk = { kty: 'OKP', crv: 'Ed25519', x: x!, kid: id, alg: SIGNING_ALG, use: 'sig' };
+    const added = await this.store.repos.signingKeys.insertGeneration({
+      id,
+      generation,
+      alg: SIGNING_ALG,
+      publicJwk: JSON.stringify(jwk),
+      privateKey: this.keyring.encrypt(privateKey.export({ format: 'pem', type: 'pkcs8' }) as string),
+      createdAt: this.clock.now(),
+      activatesAt,
+    });
+    return { added, id };
+  }
+
+  /** The key to sign with now: the newest generation that has activated. */
+  current(): { kid: string; privateKey: KeyObject } {
+    const now = this.clock.now();
+    const key = this.keys.find((k) => k.record.activatesAt <= now) ?? this.keys[this.keys.length - 1];
+    if (!key) throw new Error('no signing key loaded');
+    return { kid: key.record.id, privateKey: key.privateKey };
+  }
+
+  /** When a newer generation took over from `index` (null while none has). */
+  private retiredAt(index: number, now: number): number | null {
+    let at: number | null = null;
+    for (let i = 0; i < index; i++) {
+      const activates = this.keys[i]!.record.activatesAt;
+      if (activates <= now && (at === null || activates < at)) at = activates;
+    }
+    return at;
+  }
+
+  private publishedUntil(index: number, now: number): number | null {
+    const retired = this.retiredAt(index, now);
+    return retired === null ? null : retired + MAX_TOKEN_TTL_MS + PUBLISH_MARGIN_MS;
+  }
+
+  /** The public key for `kid`, while it is published; undefined otherwise. */
+  publicKey(kid: string): KeyObject | undefined {
+    const key = this.byId.get(kid);
+    if (!key) return undefined;
+    const until = this.publishedUntil(this.keys.indexOf(key), this.clock.now());
+    return until === null || until > this.clock.now() ? key.publicKey : undefined;
+  }
+
+  /**
+   * Reloads at most once a second when a token names a key this node does not know (another node
+   * rotated with immediate effect, and this one has not polled yet). True when it reloaded.
+   */
+  async reloadForUnknownKid(): Promise<boolean> {
+    const now = Date.now();
+    if (now - this.lastUnknownKidReload < 1000) return false;
+    this.lastUnknownKidReload = now;
+    await this.load();
+    return true;
+  }
+
+  /** The JWK Set (RFC 7517) of every published key, newest first. */
+  jwks(): { keys: PublicJwk[] } {
+    const now = this.clock.now();
+    return { keys: this.keys.filter((_, i) => (this.publishedUntil(i, now) ?? Infinity) > now).map((k) => k.jwk) };
+  }
+
+  /** Every stored key with its state, newest first. */
+  list(): SigningKeyInfo[] {
+    const now = this.clock.now();
+    const signing = this.keys.find((k) => k.record.activatesAt <= now);
+    return this.keys.map((k, i) => ({
+      kid: k.record.id,
+      alg: k.record.alg,
+      status: k === signing ? 'current' : k.record.activatesAt > now ? 'next' : 'retired',
+      createdAt: k.record.createdAt,
+      activatesAt: k.record.activatesAt,
+      retiredAt: this.retiredAt(i, now),
+      publishedUntil: this.publishedUntil(i, now),
+    }));
+  }
+
+  /**
+   * Adds a key of the next generation. It signs after the pre-publication delay, or at once with
+   * `immediately` (after a suspected compromise; resource servers then refetch the JWKS on the
+   * unknown `kid`). Returns the new key.
+   */
+  async rotate(options: { immediately?: boolean } = {}): Promise<SigningKeyInfo> {
+    for (let attempt = 0; ; attempt++) {
+      await this.load();
+      const generation = (this.keys[0]?.record.generation ?? 0) + 1;
+      const now = this.clock.now();
+      const { added, id } = await this.add(generation, options.immediately ? now : now + this.options.prepublishMs);
+      if (added || attempt === 2) {
+        await this.load();
+        if (added) await this.onRotated();
+        const info = this.list().find((k) => k.kid === id) ?? this.list()[0]!;
+        return info;
+      }
+    }
+  }
+
+  /**
+   * The scheduled rotation: when the newest key is older than the rotation interval, rotate. Every
+   * node checks; the unique generation lets one win, and the others learn of it from the event log.
+   */
+  async rotateIfDue(): Promise<boolean> {
+    const newest = this.keys[0];
+    if (this.options.rotationIntervalMs <= 0 || !newest) return false;
+    if (newest.record.createdAt + this.options.rotationIntervalMs > this.clock.now()) return false;
+    const generation = newest.record.generation + 1;
+    const { added } = await this.add(generation, this.clock.now() + this.options.prepublishMs);
+    await this.load();
+    if (added) await this.onRotated();
+    return added;
+  }
+
+  /** Deletes keys that are no longer published: no unexpired token can carry their `kid`. */
+  async purge(): Promise<void> {
+    const now = this.clock.now();
+    const gone = this.keys.filter((_, i) => (this.publishedUntil(i, now) ?? Infinity) <= now).map((k) => k.record.id);
+    if (gone.length === 0) return;
+    await this.store.repos.signingKeys.deleteMany(gone);
+    await this.load();
+  }
+}

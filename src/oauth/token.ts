@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../domain/clock.js';
+import { LruCache } from '../domain/lru.js';
+import { rateLimitHeaders, type RateLimitState } from '../domain/rate-limit.js';
+import type { RateLimiter } from '../services/rate-limiter.js';
+import type { UsageRecorder } from '../services/usage-recorder.js';
+import type { Store } from '../storage/repositories.js';
+import { readClientCredentials, type ClientAuthenticator, type OAuthClient } from './client-auth.js';
+import { InvalidClient, InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget, SlowDown, UnsupportedGrantType } from './errors.js';
+import type { FormParams } from './form.js';
+import { issuerOf } from './issuer.js';
+import { signJwt } from './jwt.js';
+import { SIGNING_ALG, type SigningKeys } from './signing-keys.js';
+
+/** A request to one of the OAuth endpoints, as the HTTP layer hands it over. */
+export interface OAuthRequest {
+  params: FormParams;
+  authorization: string | undefined;
+  sourceAddress: string;
+  /** The public base URL: issuers and the default audience derive from it. */
+  baseUrl: string;
+}
+
+/** RFC 6749 5.1 successful token response. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+}
+
+/** The claims of a Keyport access token (RFC 9068 2.2, plus Keyport's own). */
+export interface AccessTokenClaims {
+  iss: string;
+  sub: string;
+  aud: string | string[];
+  exp: number;
+  iat: number;
+  jti: string;
+  client_id: string;
+  scope: string;
+  account: string;
+  environment: string;
+  roles: { definition: string; level: string }[];
+  channel?: string;
+}
+
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 3.3 scope-token
+const SETTINGS_TTL_MS = 1000;
+
+/**
+ * The token endpoint (RFC 6749 4.4, client credentials): authenticates the client, checks the key
+ * may have a token now, narrows the scopes as asked, and signs an RFC 9068 JWT access token whose
+ * lifetime is the account's accessTokenTtl.
+ */
+export class TokenEndpoint {
+  /** Account token lifetimes, re-read after a second so a settings change applies across nodes. */
+  private readonly ttls: LruCache<string, number>;
+
+  constructor(
+    private readonly clients: ClientAuthenticator,
+    private readonly signingKeys: SigningKeys,
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly rateLimiter: RateLimiter,
+    private readonly usage: UsageRecorder,
+    /** The `aud` of tokens asked for without `resource`; null: the base URL. */
+    private readonly defaultAudience: string | null,
+  ) {
+    this.ttls = new LruCache(10_000, () => clock.now());
+  }
+
+  async handle(request: OAuthRequest): Promise<{ body: TokenResponse; rateLimit: RateLimitState | null }> {
+    const { params } = request;
+    const grantType = params.get('grant_type');
+    if (grantType === undefined) throw new InvalidRequest("The 'grant_type' parameter is required; use grant_type=client_credentials.");
+    if (grantType !== 'client_credentials')
+      throw new UnsupportedGrantType(`The grant type '${grantType}' is not supported here; Keyport issues tokens for client_credentials only.`);
+    const credentials = readClientCredentials(params, request.authorization);
+    if (credentials === null)
+      throw new InvalidClient('Client authentication is required: HTTP Basic with the client id and secret, or client_id and client_secret in the body.');
+    const scope = params.get('scope');
+    const resources = params.getAll('resource');
+
+    const client = await this.clients.authenticate(credentials, request.sourceAddress);
+    const key = client.record;
+    const now = this.clock.now();
+    // The secret matched; what follows concerns the grant (the key) itself.
+    if (!key.active) throw new InvalidGrant('The key is switched off (inactive); an operator can switch it on.');
+    if (key.expiresAt !== null && key.expiresAt <= now) throw new InvalidGrant(`The key expired at ${new Date(key.expiresAt).toISOString()}; reset its secret to renew it.`);
+
+    const scopes = narrowScopes(client, scope);
+    for (const resource of resources) checkResource(resource);
+
+    let rateLimit: RateLimitState | null = null;
+    if (key.rateLimit !== null) {
+      rateLimit = await this.rateLimiter.hit(key.id, key.rateLimit, now);
+      if (!rateLimit.allowed)
+        throw new SlowDown(`The key's rate limit of ${key.rateLimit.limit} requests per ${key.rateLimit.windowSeconds} seconds is used up.`, rateLimit.resetSeconds, rateLimitHeaders(rateLimit));
+    }
+
+    const ttl = await this.accessTokenTtl(key.accountId);
+    const iat = Math.floor(now / 1000);
+    const claims: AccessTokenClaims = {
+      iss: issuerOf(request.baseUrl, key.environment),
+      sub: key.id,
+      aud: resources.length === 0 ? (this.defaultAudience ?? request.baseUrl) : resources.length === 1 ? resources[0]! : resources,
+      exp: iat + ttl,
+      iat,
+      jti: randomUUID(),
+      client_id: key.clientId!,
+      scope: scopes.join(' '),
+      account: key.accountId,
+      environment: key.environment,
+      roles: key.roles,
+    };
+    if (key.channel !== null) claims.channel = key.channel;
+    const { kid, privateKey } = this.signingKeys.current();
+    const accessToken = signJwt({ alg: SIGNING_ALG, typ: 'at+jwt', kid }, claims, privateKey);
+    this.usage.record(key.id, now);
+    return { body: { access_token: accessToken, token_type: 'Bearer', expires_in: ttl, scope: claims.scope }, rateLimit };
+  }
+
+  private async accessTokenTtl(accountId: string): Promise<number> {
+    const cached = this.ttls.get(accountId);
+    if (cached !== undefined) return cached;
+    const account = await this.store.repos.accounts.find(accountId);
+    // The key was found a moment ago; its account can only be gone if it was deleted since.
+    if (!account) throw new InvalidClient('Client authentication failed: unknown client id, or wrong secret.');
+    this.ttls.set(accountId, account.settings.accessTokenTtl, SETTINGS_TTL_MS);
+    return account.settings.accessTokenTtl;
+  }
+}
+
+/**
+ * The scopes of the token: all the key's when none are asked for; otherwise those asked for, each of
+ * which the key must hold (RFC 6749 3.3: a token never gets more than the client may have).
+ */
+function narrowScopes(client: OAuthClient, scope: string | undefined): readonly string[] {
+  if (scope === undefined) return client.scopes;
+  const asked = scope.split(' ');
+  if (asked.some((s) => !SCOPE_TOKEN.test(s))) throw new InvalidScope('The scope parameter must be scope names separated by single spaces.');
+  const missing = asked.filter((s) => !client.scopeSet.has(s));
+  if (missing.length) throw new InvalidScope(`The key does not hold ${missing.length === 1 ? 'the scope' : 'the scopes'} ${missing.map((s) => `'${s}'`).join(', ')}; a token can only narrow the key's scopes.`);
+  // In the key's (catalog) order, each once.
+  return client.scopes.filter((s) => asked.includes(s));
+}
+
+/** RFC 8707 2: a resource is an absolute URI without a fragment. */
+function checkResource(resource: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(resource);
+  } catch {
+    /* handled below */
+  }
+  if (url === undefined || resource.includes('#'))
+    throw new InvalidTarget(`The resource '${resource}' is not an absolute URI without a fragment (RFC 8707).`);
+}

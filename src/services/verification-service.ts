@@ -1,0 +1,263 @@
+import { grantedScopes, type Catalog, type RoleAssignment } from '../domain/catalog.js';
+import type { Clock } from '../domain/clock.js';
+import { ENVIRONMENTS, type Environment } from '../domain/environment.js';
+import { hashKeyString, parseKeyString } from '../domain/key-strings.js';
+import { LruCache } from '../domain/lru.js';
+import type { KeyRecord, RateLimitPolicy } from '../domain/model.js';
+import type { RateLimitState } from '../domain/rate-limit.js';
+import { decodeJwt, looksLikeJwt, verifyJwtSignature } from '../oauth/jwt.js';
+import type { RevocationList } from '../oauth/revocations.js';
+import { SIGNING_ALG, type SigningKeys } from '../oauth/signing-keys.js';
+import type { Store } from '../storage/repositories.js';
+import type { RateLimiter } from './rate-limiter.js';
+import type { UsageRecorder } from './usage-recorder.js';
+
+/** Why a credential is not valid; `valid` when it is. Stable: gateways switch on these. */
+export type VerifyCode =
+  | 'valid'
+  | 'unknown'
+  | 'malformed'
+  | 'inactive'
+  | 'expired'
+  | 'revoked'
+  | 'wrong_environment'
+  | 'insufficient_scope'
+  | 'rate_limited';
+
+/** What a token key or an access token stands for, once found. Immutable and shared by cache hits. */
+export interface Credential {
+  type: 'key' | 'access_token';
+  keyId: string;
+  accountId: string;
+  environment: Environment;
+  /** The key's granted scopes, or the (possibly narrowed) scopes of the token. */
+  scopes: readonly string[];
+  scopeSet: ReadonlySet<string>;
+  roles: readonly RoleAssignment[];
+  channel: string | null;
+  /** Epoch ms; null for a key without expiry. */
+  expiresAt: number | null;
+  expiresAtIso: string | null;
+  /** Keys: the on/off switch. Tokens are always "active": they carry no switch. */
+  active: boolean;
+  /** Keys found by a previous secret: when its grace period ends. */
+  graceUntil: number | null;
+  /** Keys: the rate limit as loaded. Tokens look up their key's current limit. */
+  rateLimit: RateLimitPolicy | null;
+  /** Access tokens only: the registered claims. */
+  token: { jti: string; clientId: string; issuedAt: number; issuer: string; audience: string | string[] } | null;
+}
+
+export interface Verification {
+  valid: boolean;
+  code: VerifyCode;
+  /** What the credential stands for, when it was found (also when it is refused for a later reason). */
+  credential: Credential | null;
+  /** Where the key stands against its rate limit, when it has one and the request was counted. */
+  rateLimit: RateLimitState | null;
+}
+
+export interface VerifyOptions {
+  /** Refuse a credential of the other environment. */
+  environment?: Environment | undefined;
+  /** Refuse a credential lacking any of these scopes. */
+  scopes?: readonly string[] | undefined;
+  /** Count the request against the key's rate limit and note the use (default true). */
+  consume?: boolean;
+}
+
+/** Positive entries are re-read after a minute even without an invalidation (a safety net). */
+const POSITIVE_TTL_MS = 60_000;
+/** Unknown and malformed credentials are remembered briefly, so a flood of them stays off the store. */
+const NEGATIVE_TTL_MS = 5_000;
+const CACHE_ENTRIES = 100_000;
+
+const answer = (code: VerifyCode): Verification => Object.freeze({ valid: false, code, credential: null, rateLimit: null });
+const MALFORMED = answer('malformed');
+const UNKNOWN = answer('unknown');
+
+/**
+ * The verification hot path: is this token key or access token valid, for what, and may it be used
+ * now? Token keys are rejected by their checksum before any lookup, then found by the SHA-256 of the
+ * whole string; access tokens by their signature. Both are cached in process by hash, negative
+ * answers too (briefly), and the cache is invalidated on every key change (from this node or, via
+ * the cluster event log, any other). Per request there is no storage access on a cache hit, and no
+ * storage write at all: uses are batched by the UsageRecorder.
+ */
+export class VerificationService {
+  private readonly keys: LruCache<string, Credential | null>;
+  private readonly tokens: LruCache<string, Credential | VerifyCode>;
+  private readonly limits: LruCache<string, RateLimitPolicy | null>;
+  /** Loads in flight, so a burst of requests for one uncached key reads the store once. */
+  private readonly loading = new Map<string, Promise<Credential | null>>();
+  /** Bumped by every invalidation: a load that started before one must not fill the cache. */
+  private epoch = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly catalog: Catalog,
+    private readonly clock: Clock,
+    private readonly signingKeys: SigningKeys,
+    private readonly revocations: RevocationList,
+    private readonly rateLimiter: RateLimiter,
+    private readonly usage: UsageRecorder,
+  ) {
+    const now = () => clock.now();
+    this.keys = new LruCache(CACHE_ENTRIES, now);
+    this.tokens = new LruCache(CACHE_ENTRIES, now);
+    this.limits = new LruCache(CACHE_ENTRIES, now);
+  }
+
+  /**
+   * Verifies a token key or an access token (told apart by shape). `authorize` is called with the
+   * credential's account before anything about it is revealed or counted; it throws to refuse.
+   */
+  async verify(value: string, options: VerifyOptions = {}, authorize?: (accountId: string) => void): Promise<Verification> {
+    const found = looksLikeJwt(value) ? await this.identifyToken(value) : await this.identifyKey(value);
+    if (typeof found === 'string') return found === 'malformed' ? MALFORMED : found === 'unknown' ? UNKNOWN : answer(found);
+    if (authorize !== undefined) authorize(found.accountId);
+    const now = this.clock.now();
+    if (found.type === 'key') {
+      if (!found.active) return this.refuse('inactive', found);
+      if (found.expiresAt !== null && found.expiresAt <= now) return this.refuse('expired', found);
+      if (found.graceUntil !== null && found.graceUntil <= now) return this.refuse('expired', found);
+    } else {
+      if (found.expiresAt! <= now) return this.refuse('expired', found);
+      if (this.revocations.isRevoked(found.token!.jti, found.token!.clientId)) return this.refuse('revoked', found);
+    }
+    if (options.environment !== undefined && options.environment !== found.environment) return this.refuse('wrong_environment', found);
+    if (options.scopes !== undefined)
+      for (const scope of options.scopes) if (!found.scopeSet.has(scope)) return this.refuse('insufficient_scope', found);
+    if (options.consume === false) return { valid: true, code: 'valid', credential: found, rateLimit: null };
+
+    const policy = found.type === 'key' ? found.rateLimit : await this.rateLimitOf(found);
+    let rateLimit: RateLimitState | null = null;
+    if (policy !== null) {
+      rateLimit = await this.rateLimiter.hit(found.keyId, policy, now);
+      if (!rateLimit.allowed) return { valid: false, code: 'rate_limited', credential: found, rateLimit };
+    }
+    this.usage.record(found.keyId, now);
+    return { valid: true, code: 'valid', credential: found, rateLimit };
+  }
+
+  private refuse(code: VerifyCode, credential: Credential): Verification {
+    return { valid: false, code, credential, rateLimit: null };
+  }
+
+  /** Forgets cached answers for these secret hashes and key ids (after a key change anywhere). */
+  invalidate(lookups: readonly string[], keyId: string | null): void {
+    this.epoch++;
+    for (const lookup of lookups) this.keys.delete(lookup);
+    if (keyId !== null) this.limits.delete(keyId);
+  }
+
+  // -- token keys --------------------------------------------------------------------------------
+
+  private async identifyKey(value: string): Promise<Credential | VerifyCode> {
+    // The checksum rejects typos and garbage before any lookup, cache included.
+    const parsed = parseKeyString(value);
+    if (parsed === null || parsed.type !== 'token') return 'malformed';
+    const hash = hashKeyString(value);
+    const cached = this.keys.get(hash);
+    if (cached !== undefined) return cached ?? 'unknown';
+    let pending = this.loading.get(hash);
+    if (pending === undefined) {
+      pending = this.loadKey(hash).finally(() => this.loading.delete(hash));
+      this.loading.set(hash, pending);
+    }
+    return (await pending) ?? 'unknown';
+  }
+
+  private async loadKey(hash: string): Promise<Credential | null> {
+    const epoch = this.epoch;
+    const record = await this.store.repos.keys.findByAnySecretHash(hash);
+    const credential =
+      record === undefined || record.credentialType !== 'token'
+        ? null
+        : this.keyCredential(record, record.secretHash === hash ? null : (record.previousSecretExpiresAt ?? 0));
+    if (epoch === this.epoch) this.keys.set(hash, credential, credential === null ? NEGATIVE_TTL_MS : POSITIVE_TTL_MS);
+    return credential;
+  }
+
+  private keyCredential(record: KeyRecord, graceUntil: number | null): Credential {
+    const scopes = grantedScopes(this.catalog, record.kind, record.scopes, record.roles);
+    return Object.freeze({
+      type: 'key',
+      keyId: record.id,
+      accountId: record.accountId,
+      environment: record.environment,
+      scopes,
+      scopeSet: new Set(scopes),
+      roles: record.roles,
+      channel: record.channel,
+      expiresAt: record.expiresAt,
+      expiresAtIso: record.expiresAt === null ? null : new Date(record.expiresAt).toISOString(),
+      active: record.active,
+      graceUntil,
+      rateLimit: record.rateLimit,
+      token: null,
+    });
+  }
+
+  // -- access tokens -----------------------------------------------------------------------------
+
+  private async identifyToken(value: string): Promise<Credential | VerifyCode> {
+    const hash = hashKeyString(value);
+    const cached = this.tokens.get(hash);
+    if (cached !== undefined) return cached;
+    let found = this.decodeToken(value);
+    if (found === 'unknown' && (await this.signingKeys.reloadForUnknownKid())) found = this.decodeToken(value);
+    // A verified token's claims never change (expiry and revocation are checked per request).
+    this.tokens.set(hash, found, typeof found === 'string' ? NEGATIVE_TTL_MS : undefined);
+    return found;
+  }
+
+  /** Checks the signature and the claims of an access token; a code when it is not one of ours. */
+  private decodeToken(value: string): Credential | VerifyCode {
+    const jwt = decodeJwt(value);
+    if (jwt === null) return 'malformed';
+    const { header, payload: p } = jwt;
+    if (header.alg !== SIGNING_ALG || typeof header.kid !== 'string') return 'unknown';
+    // RFC 9068 4: the typ header must be at+jwt (or its full media type).
+    if (typeof header.typ !== 'string' || !/^(application\/)?at\+jwt$/i.test(header.typ)) return 'malformed';
+    const publicKey = this.signingKeys.publicKey(header.kid);
+    if (publicKey === undefined || !verifyJwtSignature(jwt, publicKey)) return 'unknown';
+    const str = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+    if (
+      !str(p.sub) || !str(p.jti) || !str(p.client_id) || !str(p.iss) || !str(p.account) ||
+      typeof p.exp !== 'number' || typeof p.iat !== 'number' || typeof p.scope !== 'string' ||
+      !ENVIRONMENTS.includes(p.environment as Environment) || !Array.isArray(p.roles) ||
+      (p.aud !== undefined && !str(p.aud) && !Array.isArray(p.aud))
+    )
+      return 'malformed';
+    const scopes = p.scope === '' ? [] : p.scope.split(' ');
+    const expiresAt = p.exp * 1000;
+    return Object.freeze({
+      type: 'access_token',
+      keyId: p.sub,
+      accountId: p.account,
+      environment: p.environment as Environment,
+      scopes,
+      scopeSet: new Set(scopes),
+      roles: p.roles as RoleAssignment[],
+      channel: str(p.channel) ? p.channel : null,
+      expiresAt,
+      expiresAtIso: new Date(expiresAt).toISOString(),
+      active: true,
+      graceUntil: null,
+      rateLimit: null,
+      token: { jti: p.jti, clientId: p.client_id, issuedAt: p.iat, issuer: p.iss, audience: p.aud as string | string[] },
+    });
+  }
+
+  /** The current rate limit of the key a token was issued with (none once the key is deleted). */
+  private async rateLimitOf(credential: Credential): Promise<RateLimitPolicy | null> {
+    const cached = this.limits.get(credential.keyId);
+    if (cached !== undefined) return cached;
+    const epoch = this.epoch;
+    const record = await this.store.repos.keys.find(credential.accountId, credential.keyId);
+    const policy = record?.rateLimit ?? null;
+    if (epoch === this.epoch) this.limits.set(credential.keyId, policy, POSITIVE_TTL_MS);
+    return policy;
+  }
+}

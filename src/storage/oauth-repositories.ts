@@ -1,0 +1,122 @@
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { ClusterEventsTable, Database, SigningKeysTable } from './schema.js';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+/** A JWT signing key as stored: the public JWK in clear, the private key as an encryption envelope. */
+export interface SigningKeyRecord {
+  id: string;
+  generation: number;
+  alg: string;
+  publicJwk: string;
+  /** PKCS#8 PEM of the private key, envelope-encrypted under the key-encryption key. */
+  privateKey: string;
+  createdAt: number;
+  activatesAt: number;
+}
+
+const toSigningKey = (row: Selectable<SigningKeysTable>): SigningKeyRecord => ({ ...row });
+
+export class SigningKeysRepository {
+  constructor(private readonly db: Executor) {}
+
+  /** Every signing key, newest generation first. */
+  async list(): Promise<SigningKeyRecord[]> {
+    return (await this.db.selectFrom('signingKeys').selectAll().orderBy('generation', 'desc').execute()).map(toSigningKey);
+  }
+
+  /** Inserts a key; false when its generation is taken (another node rotated at the same time). */
+  async insertGeneration(key: SigningKeyRecord): Promise<boolean> {
+    const result = await this.db
+      .insertInto('signingKeys')
+      .values(key)
+      .onConflict((oc) => oc.column('generation').doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+  }
+
+  /** Removes keys that no token can still need. */
+  async deleteMany(ids: readonly string[]): Promise<void> {
+    if (ids.length) await this.db.deleteFrom('signingKeys').where('id', 'in', ids).execute();
+  }
+}
+
+export type ClusterEventKind = 'key_changed' | 'token_revoked' | 'client_revoked' | 'signing_keys_changed';
+
+/** One entry of the cluster event log. */
+export interface ClusterEvent {
+  seq: number;
+  kind: ClusterEventKind;
+  keyId: string | null;
+  clientId: string | null;
+  jti: string | null;
+  /** Cache lookups (secret hashes, client ids) the event invalidates. */
+  lookups: string[];
+  expiresAt: number;
+  createdAt: number;
+}
+
+export type NewClusterEvent = Omit<ClusterEvent, 'seq'>;
+
+const toEvent = (row: Selectable<ClusterEventsTable>): ClusterEvent => ({
+  seq: Number(row.seq),
+  kind: row.kind as ClusterEventKind,
+  keyId: row.keyId,
+  clientId: row.clientId,
+  jti: row.jti,
+  lookups: row.lookups === null ? [] : (JSON.parse(row.lookups) as string[]),
+  expiresAt: row.expiresAt,
+  createdAt: row.createdAt,
+});
+
+/**
+ * The append-only log through which nodes sharing a store learn what changed elsewhere. Each node
+ * polls it by sequence number; entries are purged once they matter to no one.
+ */
+export class ClusterEventsRepository {
+  constructor(private readonly db: Executor) {}
+
+  async append(events: readonly NewClusterEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.db
+      .insertInto('clusterEvents')
+      .values(events.map((e) => ({ ...e, lookups: e.lookups.length ? JSON.stringify(e.lookups) : null })))
+      .execute();
+  }
+
+  /** Events after `seq`, plus the given sequence numbers (gaps that may still fill), oldest first. */
+  async since(seq: number, gaps: readonly number[], limit: number): Promise<ClusterEvent[]> {
+    let query = this.db.selectFrom('clusterEvents').selectAll();
+    query = gaps.length
+      ? query.where((eb) => eb.or([eb('seq', '>', seq), eb('seq', 'in', gaps)]))
+      : query.where('seq', '>', seq);
+    return (await query.orderBy('seq').limit(limit).execute()).map(toEvent);
+  }
+
+  /** The highest sequence number so far (0 for an empty log). */
+  async lastSeq(): Promise<number> {
+    const row = await this.db
+      .selectFrom('clusterEvents')
+      .select((eb) => eb.fn.max('seq').as('seq'))
+      .executeTakeFirst();
+    return Number(row?.seq ?? 0);
+  }
+
+  /** Revocations still in force at `now`. */
+  async activeRevocations(now: number): Promise<ClusterEvent[]> {
+    return (
+      await this.db
+        .selectFrom('clusterEvents')
+        .selectAll()
+        .where('kind', 'in', ['token_revoked', 'client_revoked'])
+        .where('expiresAt', '>', now)
+        .orderBy('seq')
+        .execute()
+    ).map(toEvent);
+  }
+
+  /** Deletes events that expired before `before`. */
+  async purge(before: number): Promise<void> {
+    await this.db.deleteFrom('clusterEvents').where('expiresAt', '<', before).execute();
+  }
+}
