@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { accountsCommand } from './accounts.js';
 import { ApiClient, CliError } from './client.js';
 import { keysCommand } from './keys.js';
+import { signingKeysCommand } from './signing-keys.js';
 
 /**
  * The keyport command. Every command but `serve` is a thin client of the REST API: it needs the
@@ -36,6 +37,7 @@ export function buildCli(): Command {
     });
   program.addCommand(accountsCommand(globals));
   program.addCommand(keysCommand(globals));
+  program.addCommand(signingKeysCommand(globals));
   return program;
 }
 
