@@ -44,7 +44,7 @@ export interface RateLimitPolicy {
   windowSeconds: number;
 }
 
-export const SORT_FIELDS = ['name', 'active', 'createdAt', 'updatedAt'] as const;
+export const SORT_FIELDS = ['name', 'active', 'channel', 'createdAt', 'updatedAt', 'lastUsedAt'] as const;
 export type SortField = (typeof SORT_FIELDS)[number];
 
 /** The filters of a key listing; each is optional and they combine with AND. */
@@ -67,8 +67,11 @@ export interface KeySort {
   descending: boolean;
 }
 
-/** Where the previous page stopped: the sort value and id of its last row. */
+/**
+ * Where the previous page stopped: the sort value and id of its last row. The value is null for
+ * the nullable sort columns (channel, lastUsedAt), which sort NULL below every value on both stores.
+ */
 export interface KeyCursor {
-  value: string | number;
+  value: string | number | null;
   id: string;
 }

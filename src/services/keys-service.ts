@@ -5,6 +5,7 @@ import { AppError, confirmationRequired, fieldError, notFound, validationError, 
 import { newId } from '../domain/ids.js';
 import { generateKeyString, hashKeyString, secretMatchesHash } from '../domain/key-strings.js';
 import type { Account, KeyCursor, KeyFilter, KeyRecord, KeySort, RateLimitPolicy } from '../domain/model.js';
+import { SORT_FIELDS } from '../domain/model.js';
 import type { Actor } from '../domain/principal.js';
 import { sortValue, type Store } from '../storage/repositories.js';
 import { toKeyView, type KeyView } from './key-view.js';
@@ -204,6 +205,12 @@ export class KeysService {
 
   async get(accountId: string, keyId: string): Promise<KeyView> {
     return this.view(await this.find(accountId, keyId));
+  }
+
+  /** How many keys the account holds in each environment, and its limit per environment. */
+  async counts(account: Account): Promise<{ limit: number; counts: Record<Environment, number> }> {
+    const found = await this.store.repos.keys.countByEnvironment(account.id);
+    return { limit: account.settings.keyLimitPerEnvironment, counts: { sandbox: found.sandbox ?? 0, production: found.production ?? 0 } };
   }
 
   async list(accountId: string, input: ListKeysInput): Promise<{ items: KeyView[]; nextCursor: string | null }> {
@@ -417,8 +424,8 @@ export function parseSort(value: string | undefined): KeySort {
   if (value === undefined) return { field: 'createdAt', descending: true };
   const descending = value.startsWith('-');
   const field = descending ? value.slice(1) : value;
-  if (!['name', 'active', 'createdAt', 'updatedAt'].includes(field))
-    throw new AppError('validation_failed', 400, 'Invalid request', `Cannot sort by '${field}': use name, active, createdAt or updatedAt, with '-' for descending.`, [{ pointer: '/sort', detail: 'unknown sort field' }]);
+  if (!(SORT_FIELDS as readonly string[]).includes(field))
+    throw new AppError('validation_failed', 400, 'Invalid request', `Cannot sort by '${field}': use ${SORT_FIELDS.join(', ')}, with '-' for descending.`, [{ pointer: '/sort', detail: 'unknown sort field' }]);
   return { field: field as KeySort['field'], descending };
 }
 
@@ -436,7 +443,7 @@ function decodeCursor(value: string, sort: KeySort): KeyCursor {
   } catch {
     throw invalid('The cursor is not one this API returned; pass nextCursor from the previous page unchanged.');
   }
-  if (parsed === null || typeof parsed !== 'object' || typeof parsed.i !== 'string' || (typeof parsed.v !== 'string' && typeof parsed.v !== 'number'))
+  if (parsed === null || typeof parsed !== 'object' || typeof parsed.i !== 'string' || (typeof parsed.v !== 'string' && typeof parsed.v !== 'number' && parsed.v !== null))
     throw invalid('The cursor is not one this API returned; pass nextCursor from the previous page unchanged.');
   if (parsed.s !== `${sort.descending ? '-' : ''}${sort.field}`)
     throw invalid('The cursor belongs to a listing with another sort order; keep the same sort while paging.');

@@ -141,15 +141,20 @@ const fromKey = ({ rateLimit, ...k }: KeyRecord): KeysTable => ({
 });
 
 /** The column each sort field reads. */
-const SORT_COLUMN: Record<SortField, 'nameKey' | 'active' | 'createdAt' | 'updatedAt'> = {
+const SORT_COLUMN: Record<SortField, 'nameKey' | 'active' | 'channel' | 'createdAt' | 'updatedAt' | 'lastUsedAt'> = {
   name: 'nameKey',
   active: 'active',
+  channel: 'channel',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt',
+  lastUsedAt: 'lastUsedAt',
 };
 
+/** Sort columns that may hold NULL: NULL sorts below every value (first ascending, last descending). */
+const NULLABLE_SORT_COLUMNS: ReadonlySet<string> = new Set(['channel', 'lastUsedAt']);
+
 /** The value of a key's sort column, as a cursor carries it. */
-export function sortValue(key: KeyRecord, field: SortField): string | number {
+export function sortValue(key: KeyRecord, field: SortField): string | number | null {
   const row = fromKey(key);
   return row[SORT_COLUMN[field]];
 }
@@ -220,6 +225,17 @@ export class KeysRepository {
     return Number(row.n);
   }
 
+  /** How many keys the account holds in each environment it has keys in. */
+  async countByEnvironment(accountId: string): Promise<Partial<Record<Environment, number>>> {
+    const rows = await this.db
+      .selectFrom('keys')
+      .select((eb) => ['environment', eb.fn.countAll<number>().as('n')])
+      .where('accountId', '=', accountId)
+      .groupBy('environment')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.environment, Number(r.n)]));
+  }
+
   /** Deletes the given keys of the account; returns the ids that existed and were deleted. */
   async deleteMany(accountId: string, ids: readonly string[]): Promise<string[]> {
     if (ids.length === 0) return [];
@@ -265,16 +281,24 @@ export class KeysRepository {
     if (filter.createdTo !== undefined) query = query.where('createdAt', '<=', filter.createdTo);
     if (filter.updatedFrom !== undefined) query = query.where('updatedAt', '>=', filter.updatedFrom);
     if (filter.updatedTo !== undefined) query = query.where('updatedAt', '<=', filter.updatedTo);
+    const nullable = NULLABLE_SORT_COLUMNS.has(column);
     if (after) {
       const op = sort.descending ? '<' : '>';
-      query = query.where((eb) =>
-        eb.or([
-          eb(column, op, after.value as never),
-          eb.and([eb(column, '=', after.value as never), eb('id', op, after.id)]),
-        ]),
-      );
+      // NULL sorts below every value, spelled out so SQLite and PostgreSQL page identically:
+      // ascending, the NULL rows come first; descending, they come last.
+      query = query.where((eb) => {
+        if (after.value === null) {
+          const tie = eb.and([eb(column, 'is', null), eb('id', op, after.id)]);
+          return sort.descending ? tie : eb.or([tie, eb(column, 'is not', null)]);
+        }
+        const next = [eb(column, op, after.value as never), eb.and([eb(column, '=', after.value as never), eb('id', op, after.id)])];
+        return eb.or(nullable && sort.descending ? [...next, eb(column, 'is', null)] : next);
+      });
     }
-    const rows = await query.orderBy(column, dir).orderBy('id', dir).limit(limit).execute();
+    const ordered = nullable
+      ? query.orderBy(column, (ob) => (sort.descending ? ob.desc().nullsLast() : ob.asc().nullsFirst()))
+      : query.orderBy(column, dir);
+    const rows = await ordered.orderBy('id', dir).limit(limit).execute();
     return rows.map(toKey);
   }
 }

@@ -81,7 +81,11 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
             createdTo: dateFilter,
             updatedFrom: dateFilter,
             updatedTo: dateFilter,
-            sort: { type: 'string', pattern: '^-?(name|active|createdAt|updatedAt)$', description: "name, active, createdAt or updatedAt; a leading '-' sorts descending. Default -createdAt." },
+            sort: {
+              type: 'string',
+              pattern: '^-?(name|active|channel|createdAt|updatedAt|lastUsedAt)$',
+              description: "name, active, channel, createdAt, updatedAt or lastUsedAt; a leading '-' sorts descending; keys without a channel or never used sort first ascending, last descending. Default -createdAt.",
+            },
             limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE },
             cursor: { type: 'string', minLength: 1, maxLength: 1000 },
           },

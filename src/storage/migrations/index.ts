@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import type { Dialect } from '../schema.js';
 import { initial } from './001-initial.js';
 import { oauth } from './002-oauth.js';
+import { portal } from './004-portal.js';
 
 /**
  * The one migration set of both stores, applied in name order. A migration gets the dialect only
@@ -11,5 +12,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '001-initial': initial(dialect),
     '002-oauth': oauth(dialect),
+    '004-portal': portal(dialect),
   };
 }
