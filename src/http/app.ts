@@ -14,6 +14,8 @@ import { oauthRoutes } from './routes/oauth.js';
 import { signingKeyRoutes } from './routes/signing-keys.js';
 import { verifyRoutes } from './routes/verify.js';
 import { wellKnownRoutes } from './routes/well-known.js';
+import { keyCountRoutes } from './routes/key-counts.js';
+import { portalRoutes } from './routes/portal.js';
 import { sharedSchemas } from './schemas.js';
 
 export interface AppOptions {
@@ -68,5 +70,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(oauthRoutes, { services, config, prefix: '/oauth' });
   await app.register(wellKnownRoutes, { services, config });
   await app.register(signingKeyRoutes, { services });
+  await app.register(keyCountRoutes, { services });
+  await app.register(portalRoutes);
   return app;
 }
