@@ -1,0 +1,419 @@
+import { useRef, useState } from 'react';
+import { ApiError, accountPath, describeError, keyPath } from '../lib/api';
+import { useApp } from '../lib/app-context';
+import { ENVIRONMENT_LABEL, KIND_DESCRIPTION, KIND_LABEL, endOfLocalDay, formatDateTime, formatDuration, formatRelative, toDateInput } from '../lib/format';
+import { ENVIRONMENTS, KINDS, type Account, type CredentialType, type Environment, type IssuedKey, type Key, type KeyCounts, type Kind, type Role } from '../lib/types';
+import { Dialog } from '../components/Dialog';
+import { Icon } from '../components/Icons';
+import { Badge, Banner, CopyButton, ErrorBanner, Field, SecretValue, Switch } from '../components/ui';
+import { RolesBuilder, ScopePicker, grantedBy } from './access';
+
+export const TYPE_LABEL: Record<CredentialType, string> = { client_secret: 'REST key', token: 'Token key' };
+/** The same inside a sentence: "New REST key", "No token keys yet". */
+export const TYPE_NOUN: Record<CredentialType, string> = { client_secret: 'REST key', token: 'token key' };
+const SECRET_LABEL: Record<CredentialType, string> = { client_secret: 'client secret', token: 'API key' };
+
+/** The body fields a form shows; an API error pointing elsewhere goes to the banner. */
+const FIELDS = ['/name', '/environment', '/kind', '/credentialType', '/scopes', '/roles', '/channel', '/active', '/expiresAt'];
+
+export type KeyAction = 'reset' | 'regenerate' | 'verify' | 'quickstart';
+
+interface Props {
+  mode: 'create' | 'edit';
+  credentialType: CredentialType;
+  /** The key being edited (edit mode). */
+  keyItem?: Key;
+  account: Account | null;
+  counts: KeyCounts | null;
+  onCreated?: (issued: IssuedKey) => void;
+  onUpdated?: (key: Key) => void;
+  onAction?: (action: KeyAction, key: Key) => void;
+  onClose: () => void;
+}
+
+/**
+ * Create a key, or see and edit one. Validation messages sit next to their fields, whether they
+ * come from the form or from the API; a failed request leaves everything typed in place.
+ */
+export function KeyFormDialog({ mode, credentialType, keyItem, account, counts, onCreated, onUpdated, onAction, onClose }: Props) {
+  const { api, catalog, environment: currentEnvironment, can, account: member } = useApp();
+  const editing = mode === 'edit' && keyItem !== undefined;
+  const type = editing ? keyItem.credentialType : credentialType;
+  const canEdit = can('keys.edit');
+  const readOnly = editing && !canEdit;
+
+  const [name, setName] = useState(keyItem?.name ?? '');
+  const [environment, setEnvironment] = useState<Environment>(keyItem?.environment ?? currentEnvironment);
+  const [kind, setKind] = useState<Kind>(keyItem?.kind ?? 'custom');
+  const [scopes, setScopes] = useState<string[]>(keyItem?.kind === 'custom' ? keyItem.scopes : []);
+  const [roles, setRoles] = useState<Role[]>(keyItem?.roles ?? []);
+  const [channel, setChannel] = useState(keyItem?.channel ?? '');
+  const [active, setActive] = useState(keyItem?.active ?? account?.settings.defaultActive[type] ?? true);
+  const [expires, setExpires] = useState(toDateInput(keyItem?.expiresAt ?? null));
+  const [clientErrors, setClientErrors] = useState<Record<string, string>>({});
+  const [apiError, setApiError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [revealed, setRevealed] = useState<string | null>(null);
+  const [revealError, setRevealError] = useState<string | null>(null);
+  const body = useRef<HTMLDivElement>(null);
+
+  const problem = apiError instanceof ApiError ? apiError : null;
+  const errorAt = (pointer: string) => clientErrors[pointer] ?? problem?.forField(pointer);
+  const bannerError = problem ? (problem.fieldProblems.length && problem.unclaimed(FIELDS).length === 0 ? null : problem) : apiError;
+
+  const used = counts?.counts[environment] ?? null;
+  const limit = counts?.limit ?? account?.settings.keyLimitPerEnvironment ?? null;
+  const atLimit = mode === 'create' && used !== null && limit !== null && used >= limit;
+  const notEligible = mode === 'create' && member?.eligible === false;
+
+  const focusFirstInvalid = () =>
+    window.setTimeout(() => {
+      const el = body.current?.closest('dialog')?.querySelector<HTMLElement>('[aria-invalid="true"], .field-invalid input, .field-invalid select');
+      el?.focus();
+    }, 0);
+
+  const validate = (): Record<string, string> => {
+    const errors: Record<string, string> = {};
+    if (!name.trim()) errors['/name'] = 'Give the key a name, for example the system that will use it.';
+    else if (name.trim().length > 100) errors['/name'] = 'Use at most 100 characters.';
+    if (channel.trim().length > 100) errors['/channel'] = 'Use at most 100 characters.';
+    if (kind === 'custom' && scopes.length === 0 && roles.length === 0)
+      errors['/scopes'] = 'Pick at least one scope or add a role: a custom key without either could do nothing.';
+    return errors;
+  };
+
+  const submit = async () => {
+    const errors = validate();
+    setClientErrors(errors);
+    setApiError(null);
+    if (Object.keys(errors).length) return focusFirstInvalid();
+    if (!member) return;
+    setBusy(true);
+    try {
+      if (!editing) {
+        const payload: Record<string, unknown> = { name: name.trim(), environment, kind, credentialType: type, active };
+        if (kind === 'custom') Object.assign(payload, { scopes, roles });
+        if (channel.trim()) payload.channel = channel.trim();
+        if (expires) payload.expiresAt = endOfLocalDay(expires);
+        const issued = await api.post<IssuedKey>(`${accountPath(member.id)}/keys`, payload);
+        onCreated?.(issued);
+      } else {
+        const patch: Record<string, unknown> = {};
+        if (name.trim() !== keyItem.name) patch.name = name.trim();
+        if (active !== keyItem.active) patch.active = active;
+        if ((channel.trim() || null) !== keyItem.channel) patch.channel = channel.trim() || null;
+        if (expires !== toDateInput(keyItem.expiresAt)) patch.expiresAt = expires ? endOfLocalDay(expires) : null;
+        if (keyItem.kind === 'custom') {
+          if (scopes.join() !== keyItem.scopes.join()) patch.scopes = scopes;
+          if (type === 'client_secret' && JSON.stringify(roles) !== JSON.stringify(keyItem.roles)) patch.roles = roles;
+        }
+        if (Object.keys(patch).length === 0) return onClose();
+        const updated = await api.patch<Key>(keyPath(member.id, keyItem.id), patch);
+        onUpdated?.(updated);
+      }
+    } catch (err) {
+      setApiError(err);
+      setBusy(false);
+      focusFirstInvalid();
+    }
+  };
+
+  const reveal = async () => {
+    if (!member || !keyItem) return;
+    setRevealError(null);
+    try {
+      const { secret } = await api.post<{ secret: string }>(`${keyPath(member.id, keyItem.id)}/reveal`);
+      setRevealed(secret);
+    } catch (err) {
+      setRevealError(
+        err instanceof ApiError && err.status === 404 && err.code === 'not_found' && err.detail.startsWith('There is no')
+          ? 'Revealing secrets is not available on this server yet.'
+          : describeError(err),
+      );
+      throw err;
+    }
+  };
+
+  const title = editing ? keyItem.name : `New ${TYPE_NOUN[type]}`;
+  const description = editing ? (
+    <>
+      {TYPE_LABEL[type]} · {ENVIRONMENT_LABEL[keyItem.environment]} · {KIND_LABEL[keyItem.kind]}
+    </>
+  ) : type === 'client_secret' ? (
+    'A client ID and a secret. Your integration trades them for short-lived access tokens (OAuth 2.0 client credentials).'
+  ) : (
+    'One key string your integration sends as a bearer token.'
+  );
+
+  const submitLabel = editing ? (busy ? 'Saving…' : 'Save changes') : busy ? 'Creating…' : `Create ${TYPE_NOUN[type]}`;
+
+  return (
+    <Dialog
+      title={title}
+      description={description}
+      onClose={onClose}
+      onSubmit={readOnly ? undefined : submit}
+      busy={busy}
+      size="lg"
+      className="key-form"
+      footer={
+        readOnly ? (
+          <button type="button" className="button button-secondary" onClick={onClose}>
+            Close
+          </button>
+        ) : (
+          <>
+            <button type="button" className="button button-secondary" onClick={onClose} disabled={busy}>
+              Cancel
+            </button>
+            <button type="submit" className="button button-primary" disabled={busy || atLimit || notEligible}>
+              {submitLabel}
+            </button>
+          </>
+        )
+      }
+    >
+      <div ref={body} className="stack">
+        <ErrorBanner error={bannerError} />
+        {problem && problem.fieldProblems.length > 0 && !bannerError && (
+          <Banner tone="error">Some fields need a change; see the messages next to them.</Banner>
+        )}
+
+        {editing && <Credentials keyItem={keyItem} account={account} revealed={revealed} onReveal={reveal} revealError={revealError} onAction={onAction} />}
+
+        {notEligible && (
+          <Banner tone="warning" title="This account cannot create API keys">
+            The platform has not enabled API access for {member?.name}. Ask the platform operator to make the account eligible.
+          </Banner>
+        )}
+
+        <Field label="Name" required error={errorAt('/name')} hint={!editing ? 'Only for you: name it after the system or person that will use it.' : undefined}>
+          {(props) => <input {...props} name="name" value={name} onChange={(e) => setName(e.target.value)} maxLength={120} autoComplete="off" disabled={readOnly} />}
+        </Field>
+
+        {!editing && (
+          <fieldset className={`field ${errorAt('/environment') ? 'field-invalid' : ''}`}>
+            <legend className="field-label">Environment</legend>
+            <div className="segmented" role="radiogroup" aria-label="Environment">
+              {ENVIRONMENTS.map((env) => (
+                <label key={env} className={`segment segment-${env} ${environment === env ? 'is-selected' : ''}`}>
+                  <input type="radio" name="key-environment" value={env} checked={environment === env} onChange={() => setEnvironment(env)} />
+                  <span>{ENVIRONMENT_LABEL[env]}</span>
+                </label>
+              ))}
+            </div>
+            <LimitNote used={used} limit={limit} environment={environment} />
+          </fieldset>
+        )}
+
+        {!editing && (
+          <fieldset className="field">
+            <legend className="field-label">Kind</legend>
+            <div className="kind-options">
+              {KINDS.map((k) => (
+                <label key={k} className={`kind-option ${kind === k ? 'is-selected' : ''}`}>
+                  <input type="radio" name="key-kind" value={k} checked={kind === k} onChange={() => setKind(k)} />
+                  <span className="kind-option-text">
+                    <strong>{KIND_LABEL[k]}</strong>
+                    <span className="muted small">{KIND_DESCRIPTION[k]}</span>
+                  </span>
+                </label>
+              ))}
+            </div>
+            {errorAt('/kind') && <p className="field-error">{errorAt('/kind')}</p>}
+          </fieldset>
+        )}
+
+        {catalog && kind === 'custom' && (
+          <>
+            <ScopePicker catalog={catalog} value={scopes} onChange={setScopes} error={errorAt('/scopes')} disabled={readOnly} />
+            <RolesBuilder
+              catalog={catalog}
+              value={roles}
+              onChange={setRoles}
+              errorFor={(i) => (i < 0 ? (clientErrors['/roles'] ?? (problem?.fieldProblems.filter((p) => p.pointer === '/roles').map((p) => p.detail).join('; ') || undefined)) : problem?.forField(`/roles/${i}`))}
+              readOnlyReason={
+                editing && type === 'token'
+                  ? 'The roles of a token key are fixed when it is created. To give different roles, create a new token key.'
+                  : readOnly
+                    ? 'You can view this key but not change it.'
+                    : undefined
+              }
+              disabled={readOnly}
+            />
+            {!editing && type === 'token' && (
+              <p className="field-hint">
+                <Icon name="info" size={14} /> Roles of a token key cannot be changed after it is created.
+              </p>
+            )}
+            <p className="muted small granted-summary">
+              This key will be able to use {grantedBy(catalog, scopes, roles).length} of {catalog.services.reduce((n, s) => n + s.scopes.length, 0)} scopes.
+            </p>
+          </>
+        )}
+        {catalog && kind !== 'custom' && (
+          <div className="field">
+            <span className="field-label">Access</span>
+            <p className="muted">
+              {kind === 'admin' ? 'Every scope of the catalog. ' : `The storefront set: ${catalog.storefrontScopes.join(', ')}. `}
+              Fixed by the kind; pick the Custom kind to choose scopes yourself.
+            </p>
+          </div>
+        )}
+
+        <div className="form-grid">
+          <Field label="Channel" optional error={errorAt('/channel')} hint="The sales channel the key is bound to; verification reports it to your APIs.">
+            {(props) => <input {...props} name="channel" value={channel} onChange={(e) => setChannel(e.target.value)} maxLength={120} placeholder="e.g. b2b" disabled={readOnly} />}
+          </Field>
+          <Field
+            label="Secret expires"
+            optional
+            error={errorAt('/expiresAt')}
+            hint={
+              editing
+                ? 'Empty: the secret does not expire.'
+                : `Empty: the account default (${account?.settings.keyLifetime ? `after ${formatDuration(account.settings.keyLifetime)}` : 'never expires'}).`
+            }
+          >
+            {(props) => <input {...props} name="expiresAt" type="date" value={expires} onChange={(e) => setExpires(e.target.value)} disabled={readOnly} />}
+          </Field>
+        </div>
+
+        <Switch
+          checked={active}
+          onChange={setActive}
+          disabled={readOnly}
+          label="Active"
+          description={active ? 'The key works as soon as it is saved.' : 'The key is refused until you activate it.'}
+        />
+
+        {atLimit && (
+          <Banner tone="warning" title={`The limit of ${limit} keys in ${ENVIRONMENT_LABEL[environment].toLowerCase()} is reached`}>
+            Delete a key you no longer need{can('settings.edit') ? ', or raise the limit in Settings' : ', or ask an account owner to raise the limit'}.
+          </Banner>
+        )}
+      </div>
+    </Dialog>
+  );
+}
+
+/** "3 of 25 keys used in sandbox", said before the limit is hit. */
+export function LimitNote({ used, limit, environment }: { used: number | null; limit: number | null; environment: Environment }) {
+  if (used === null || limit === null) return null;
+  const left = limit - used;
+  const tone = left <= 0 ? 'limit-full' : left <= Math.max(1, Math.ceil(limit * 0.2)) ? 'limit-near' : '';
+  return (
+    <p className={`limit-note ${tone}`}>
+      <span className="meter" aria-hidden="true">
+        {/* Set through the CSSOM (allowed by the CSP, unlike a style attribute in markup). */}
+        <span className="meter-fill" style={{ width: `${Math.min(100, Math.round((used / limit) * 100))}%` }} />
+      </span>
+      <span>
+        {used} of {limit} keys used in {ENVIRONMENT_LABEL[environment].toLowerCase()}
+        {left > 0 ? ` · ${left} left` : ' · limit reached'}
+      </span>
+    </p>
+  );
+}
+
+function Credentials({
+  keyItem,
+  account,
+  revealed,
+  onReveal,
+  revealError,
+  onAction,
+}: {
+  keyItem: Key;
+  account: Account | null;
+  revealed: string | null;
+  onReveal: () => Promise<void>;
+  revealError: string | null;
+  onAction?: (action: KeyAction, key: Key) => void;
+}) {
+  const { can } = useApp();
+  const secretLabel = SECRET_LABEL[keyItem.credentialType];
+  const revealable = account?.settings.secretReveal === 'permitted' && can('keys.reveal') && keyItem.hasSecret;
+  return (
+    <section className="credentials" aria-label="Credentials">
+      <dl className="credential-list">
+        <div>
+          <dt>Key ID</dt>
+          <dd className="inline">
+            <code>{keyItem.id}</code>
+            <CopyButton value={keyItem.id} label="Copy key ID" compact />
+          </dd>
+        </div>
+        {keyItem.clientId && (
+          <div>
+            <dt>Client ID</dt>
+            <dd>
+              <SecretValue value={keyItem.clientId} label="client ID" />
+            </dd>
+          </div>
+        )}
+        <div>
+          <dt>{keyItem.credentialType === 'token' ? 'API key' : 'Secret'}</dt>
+          <dd>
+            {!keyItem.hasSecret ? (
+              <span className="muted">No secret yet: reset it to create the first one.</span>
+            ) : revealable ? (
+              <SecretValue value={revealed} label={secretLabel} onReveal={onReveal} />
+            ) : (
+              <span className="muted">Hidden. It was shown once, when it was created or last reset.</span>
+            )}
+            {revealError && <p className="field-error">{revealError}</p>}
+          </dd>
+        </div>
+      </dl>
+      <div className="credential-actions">
+        <button type="button" className="button button-secondary button-small" onClick={() => onAction?.('quickstart', keyItem)}>
+          <Icon name="code" size={16} />
+          <span>Quick start</span>
+        </button>
+        {keyItem.hasSecret && (
+          <button type="button" className="button button-secondary button-small" onClick={() => onAction?.('verify', keyItem)}>
+            <Icon name="verify" size={16} />
+            <span>Verify a secret</span>
+          </button>
+        )}
+        {can('keys.renew') && (
+          <button type="button" className="button button-secondary button-small" onClick={() => onAction?.('reset', keyItem)}>
+            <Icon name="refresh" size={16} />
+            <span>{keyItem.hasSecret ? 'Reset secret' : 'Create secret'}</span>
+          </button>
+        )}
+      </div>
+      <dl className="meta-list">
+        <div>
+          <dt>Created</dt>
+          <dd>
+            <time dateTime={keyItem.createdAt}>{formatDateTime(keyItem.createdAt)}</time>
+          </dd>
+        </div>
+        <div>
+          <dt>Updated</dt>
+          <dd>
+            <time dateTime={keyItem.updatedAt}>{formatDateTime(keyItem.updatedAt)}</time>
+          </dd>
+        </div>
+        <div>
+          <dt>Last used</dt>
+          <dd>{keyItem.lastUsedAt ? <time dateTime={keyItem.lastUsedAt} title={formatDateTime(keyItem.lastUsedAt)}>{formatRelative(keyItem.lastUsedAt)}</time> : 'Never'}</dd>
+        </div>
+        <div>
+          <dt>Secret expires</dt>
+          <dd>{keyItem.expiresAt ? <time dateTime={keyItem.expiresAt}>{formatDateTime(keyItem.expiresAt)}</time> : 'Never'}</dd>
+        </div>
+        {keyItem.previousSecretExpiresAt && (
+          <div>
+            <dt>Previous secret works until</dt>
+            <dd>
+              <Badge tone="amber">{formatDateTime(keyItem.previousSecretExpiresAt)}</Badge>
+            </dd>
+          </div>
+        )}
+      </dl>
+    </section>
+  );
+}

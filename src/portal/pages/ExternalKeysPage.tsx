@@ -1,0 +1,129 @@
+import { useCallback, useEffect, useState } from 'react';
+import { ApiError, accountPath, describeError } from '../lib/api';
+import { useApp } from '../lib/app-context';
+import { ENVIRONMENT_LABEL } from '../lib/format';
+import type { ExternalKey } from '../lib/types';
+import { Badge, ErrorBanner, NotAvailable, SecretValue, Spinner, Switch } from '../components/ui';
+import { ConfirmDialog, useToast } from '../components/widgets';
+
+/** An endpoint the server does not have yet answers the generic "There is no GET ... endpoint" 404. */
+export const isMissingEndpoint = (err: unknown) => err instanceof ApiError && err.status === 404 && err.code === 'not_found' && /^There is no /.test(err.detail);
+
+/**
+ * Keys of other accounts that this account has granted roles in its resources. The grant can be
+ * switched off or removed here; their secrets are never shown or renewed from this side.
+ */
+export function ExternalKeysPage() {
+  const { api, account, can, catalog } = useApp();
+  const toast = useToast();
+  const [items, setItems] = useState<ExternalKey[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [removing, setRemoving] = useState<ExternalKey | null>(null);
+  const path = `${accountPath(account!.id)}`;
+
+  const load = useCallback(() => {
+    api.get<{ items: ExternalKey[] }>(`${path}/external-keys`).then(
+      (r) => {
+        setItems(r.items);
+        setError(null);
+      },
+      setError,
+    );
+  }, [api, path]);
+  useEffect(load, [load]);
+
+  const setActive = async (grant: ExternalKey, active: boolean) => {
+    try {
+      await api.patch(`${path}/grants/${encodeURIComponent(grant.grantId)}`, { active });
+      toast(`Access of “${grant.key.name}” ${active ? 'switched on' : 'switched off'}.`);
+      load();
+    } catch (err) {
+      toast(`Nothing changed: ${describeError(err)}`, 'error');
+    }
+  };
+
+  const roleName = (id: string) => catalog?.roleDefinitions.find((d) => d.id === id)?.name ?? id;
+
+  return (
+    <div className="page">
+      <div className="page-header">
+        <div>
+          <h1>External keys</h1>
+          <p className="muted">Keys of other accounts that you have given access to {account!.name}. You control their access here; their owners keep the secrets.</p>
+        </div>
+      </div>
+      {isMissingEndpoint(error) ? (
+        <NotAvailable what="External keys" />
+      ) : error ? (
+        <ErrorBanner error={error} />
+      ) : items === null ? (
+        <Spinner label="Loading external keys" />
+      ) : items.length === 0 ? (
+        <div className="empty-state">
+          <h2>No external keys</h2>
+          <p>No other account has been given access to {account!.name}. When you grant a key of another account a role here, it is listed on this page.</p>
+        </div>
+      ) : (
+        <div className="table-wrap">
+          <table className="key-table">
+            <caption className="visually-hidden">External keys with access to {account!.name}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Owner account</th>
+                <th scope="col">Client ID</th>
+                <th scope="col">Roles here</th>
+                <th scope="col">Access</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((grant) => (
+                <tr key={grant.grantId}>
+                  <td data-label="Name">
+                    <strong>{grant.key.name}</strong> <Badge tone={grant.key.environment === 'production' ? 'red' : 'blue'}>{ENVIRONMENT_LABEL[grant.key.environment]}</Badge>
+                  </td>
+                  <td data-label="Owner account">
+                    <code>{grant.key.accountId}</code>
+                  </td>
+                  <td data-label="Client ID">{grant.key.clientId ? <SecretValue value={grant.key.clientId} label={`client ID of ${grant.key.name}`} /> : <span className="muted">—</span>}</td>
+                  <td data-label="Roles here">{grant.roles.map((r) => `${roleName(r.definition)} · ${r.level}`).join(', ') || <span className="muted">None</span>}</td>
+                  <td data-label="Access">
+                    <Switch checked={grant.active} onChange={(v) => void setActive(grant, v)} disabled={!can('keys.edit')} label={grant.active ? 'On' : 'Off'} />
+                  </td>
+                  <td className="col-actions">
+                    {can('keys.edit') && (
+                      <button type="button" className="button button-ghost button-small" onClick={() => setRemoving(grant)}>
+                        Remove
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {removing && (
+        <ConfirmDialog
+          title={`Remove the access of “${removing.key.name}”?`}
+          confirmLabel="Remove access"
+          onClose={() => setRemoving(null)}
+          onConfirm={async () => {
+            await api.del(`${path}/grants/${encodeURIComponent(removing.grantId)}`);
+            toast(`Access of “${removing.key.name}” removed.`);
+            setRemoving(null);
+            load();
+          }}
+        >
+          <p>
+            <strong>This action is irrevocable.</strong> The key keeps working for its own account, but no longer in {account!.name}. To give access again, its
+            owner has to be granted anew.
+          </p>
+        </ConfirmDialog>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,195 @@
+import { useCallback, useEffect, useState } from 'react';
+import { ApiError, accountPath, describeError } from '../lib/api';
+import { useApp } from '../lib/app-context';
+import type { Member, RoleInfo } from '../lib/types';
+import { Icon } from '../components/Icons';
+import { ErrorBanner, Field, NotAvailable, Spinner } from '../components/ui';
+import { ConfirmDialog, useToast } from '../components/widgets';
+import { isMissingEndpoint } from './ExternalKeysPage';
+
+const BUILT_IN: RoleInfo[] = [
+  { name: 'owner', builtIn: true, permissions: ['every permission'] },
+  { name: 'editor', builtIn: true, permissions: ['keys.view', 'keys.edit', 'keys.renew'] },
+  { name: 'viewer', builtIn: true, permissions: ['keys.view'] },
+];
+const roleId = (r: RoleInfo) => r.id ?? r.name;
+
+/** The people who work on this account, and their roles. */
+export function OperatorsPage() {
+  const { api, account, me } = useApp();
+  const toast = useToast();
+  const [members, setMembers] = useState<Member[] | null>(null);
+  const [roles, setRoles] = useState<RoleInfo[]>(BUILT_IN);
+  const [error, setError] = useState<unknown>(null);
+  const [email, setEmail] = useState('');
+  const [role, setRole] = useState('viewer');
+  const [addError, setAddError] = useState<unknown>(null);
+  const [fieldErrors, setFieldErrors] = useState<Record<string, string | undefined>>({});
+  const [busy, setBusy] = useState(false);
+  const [removing, setRemoving] = useState<Member | null>(null);
+  const path = `${accountPath(account!.id)}/members`;
+
+  const load = useCallback(() => {
+    api.get<{ items: Member[] }>(path).then(
+      (r) => {
+        setMembers(r.items);
+        setError(null);
+      },
+      setError,
+    );
+  }, [api, path]);
+  useEffect(load, [load]);
+  useEffect(() => {
+    api.get<{ items: RoleInfo[] } | RoleInfo[]>(`${accountPath(account!.id)}/roles`).then(
+      (r) => {
+        const list = Array.isArray(r) ? r : r.items;
+        if (list?.length) setRoles(list);
+      },
+      () => {},
+    );
+  }, [api, account]);
+
+  const add = async () => {
+    const problems: Record<string, string | undefined> = {};
+    if (!/^\S+@\S+\.\S+$/.test(email.trim())) problems.email = 'Enter an e-mail address, like name@example.com.';
+    setFieldErrors(problems);
+    setAddError(null);
+    if (problems.email) return;
+    setBusy(true);
+    try {
+      await api.post(path, { email: email.trim(), role });
+      toast(`${email.trim()} added as ${role}.`);
+      setEmail('');
+      load();
+    } catch (err) {
+      setAddError(err);
+      if (err instanceof ApiError) setFieldErrors({ email: err.forField('/email'), role: err.forField('/role') });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const changeRole = async (member: Member, next: string) => {
+    try {
+      await api.patch(`${path}/${encodeURIComponent(member.operatorId)}`, { role: next });
+      toast(`${member.email} is now ${next}.`);
+      load();
+    } catch (err) {
+      toast(`The role of ${member.email} was not changed: ${describeError(err)}`, 'error');
+    }
+  };
+
+  if (isMissingEndpoint(error))
+    return (
+      <div className="page">
+        <div className="page-header">
+          <h1>Operators</h1>
+        </div>
+        <NotAvailable what="Managing operators" />
+      </div>
+    );
+
+  return (
+    <div className="page">
+      <div className="page-header">
+        <div>
+          <h1>Operators</h1>
+          <p className="muted">People who work on {account!.name}. Their role decides what they may see and do.</p>
+        </div>
+      </div>
+      <ErrorBanner error={error} />
+      <form
+        className="card add-member"
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          void add();
+        }}
+      >
+        <h2>Add an operator</h2>
+        <ErrorBanner error={addError instanceof ApiError && (fieldErrors.email || fieldErrors.role) ? null : addError} />
+        <div className="form-grid form-grid-3">
+          <Field label="E-mail address" required error={fieldErrors.email}>
+            {(props) => <input {...props} type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="off" />}
+          </Field>
+          <Field label="Role" error={fieldErrors.role}>
+            {(props) => (
+              <select {...props} value={role} onChange={(e) => setRole(e.target.value)}>
+                {roles.map((r) => (
+                  <option key={roleId(r)} value={roleId(r)}>
+                    {r.name}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <div className="field field-button">
+            <button type="submit" className="button button-primary" disabled={busy}>
+              <Icon name="plus" size={16} />
+              <span>{busy ? 'Adding…' : 'Add operator'}</span>
+            </button>
+          </div>
+        </div>
+      </form>
+      {members === null && !error && <Spinner label="Loading operators" />}
+      {members && members.length === 0 && <p className="muted">No operators yet.</p>}
+      {members && members.length > 0 && (
+        <div className="table-wrap">
+          <table className="key-table">
+            <caption className="visually-hidden">Operators of {account!.name}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">E-mail</th>
+                <th scope="col">Role</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {members.map((m) => (
+                <tr key={m.operatorId}>
+                  <td data-label="Name">{m.name || <span className="muted">—</span>}</td>
+                  <td data-label="E-mail">{m.email}</td>
+                  <td data-label="Role">
+                    <select aria-label={`Role of ${m.email}`} value={m.role} onChange={(e) => void changeRole(m, e.target.value)} disabled={m.operatorId === me.id}>
+                      {!roles.some((r) => roleId(r) === m.role) && <option value={m.role}>{m.role}</option>}
+                      {roles.map((r) => (
+                        <option key={roleId(r)} value={roleId(r)}>
+                          {r.name}
+                        </option>
+                      ))}
+                    </select>
+                  </td>
+                  <td className="col-actions">
+                    {m.operatorId !== me.id && (
+                      <button type="button" className="button button-ghost button-small" onClick={() => setRemoving(m)}>
+                        Remove
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {removing && (
+        <ConfirmDialog
+          title={`Remove ${removing.email} from ${account!.name}?`}
+          confirmLabel="Remove operator"
+          onClose={() => setRemoving(null)}
+          onConfirm={async () => {
+            await api.del(`${path}/${encodeURIComponent(removing.operatorId)}`);
+            toast(`${removing.email} removed.`);
+            setRemoving(null);
+            load();
+          }}
+        >
+          <p>They lose access to this account at once. Keys they created keep working.</p>
+        </ConfirmDialog>
+      )}
+    </div>
+  );
+}

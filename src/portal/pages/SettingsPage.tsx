@@ -1,0 +1,182 @@
+import { useEffect, useRef, useState } from 'react';
+import { ApiError, accountPath } from '../lib/api';
+import { useApp } from '../lib/app-context';
+import { formatDuration } from '../lib/format';
+import type { Account, Settings } from '../lib/types';
+import { Banner, ErrorBanner, Field, Spinner, Switch } from '../components/ui';
+import { useToast } from '../components/widgets';
+
+type Unit = 'minutes' | 'hours' | 'days';
+const UNIT_SECONDS: Record<Unit, number> = { minutes: 60, hours: 3600, days: 86400 };
+const FIELDS = ['/accessTokenTtl', '/keyLifetime', '/keyLimitPerEnvironment', '/secretReveal', '/defaultActive'];
+
+/** The largest unit that divides a number of seconds evenly, for showing a stored duration. */
+function split(seconds: number, units: Unit[]): { amount: string; unit: Unit } {
+  for (const unit of [...units].reverse()) if (seconds % UNIT_SECONDS[unit] === 0) return { amount: String(seconds / UNIT_SECONDS[unit]), unit };
+  return { amount: String(seconds / UNIT_SECONDS[units[0]!]), unit: units[0]! };
+}
+
+/** The account's settings: token and key lifetimes, the key limit, the reveal policy and default states. */
+export function SettingsPage() {
+  const { api, account: member } = useApp();
+  const toast = useToast();
+  const [account, setAccount] = useState<Account | null>(null);
+  const [loadError, setLoadError] = useState<unknown>(null);
+  const [ttl, setTtl] = useState({ amount: '', unit: 'minutes' as Unit });
+  const [expires, setExpires] = useState(false);
+  const [lifetime, setLifetime] = useState({ amount: '90', unit: 'days' as Unit });
+  const [limit, setLimit] = useState('');
+  const [reveal, setReveal] = useState<Settings['secretReveal']>('never');
+  const [activeRest, setActiveRest] = useState(true);
+  const [activeToken, setActiveToken] = useState(false);
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const form = useRef<HTMLFormElement>(null);
+
+  const fill = (a: Account) => {
+    const s = a.settings;
+    setAccount(a);
+    setTtl(split(s.accessTokenTtl, ['minutes', 'hours']));
+    setExpires(s.keyLifetime !== null);
+    if (s.keyLifetime !== null) setLifetime(split(s.keyLifetime, ['hours', 'days']));
+    setLimit(String(s.keyLimitPerEnvironment));
+    setReveal(s.secretReveal);
+    setActiveRest(s.defaultActive.client_secret);
+    setActiveToken(s.defaultActive.token);
+  };
+
+  useEffect(() => {
+    api.get<Account>(accountPath(member!.id)).then(fill, setLoadError);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [api, member]);
+
+  if (loadError) return <ErrorBanner error={loadError} />;
+  if (!account) return <Spinner label="Loading settings" />;
+
+  const seconds = (v: { amount: string; unit: Unit }) => (v.amount.trim() === '' ? NaN : Number(v.amount) * UNIT_SECONDS[v.unit]);
+
+  const save = async () => {
+    const problems: Record<string, string> = {};
+    const ttlSeconds = seconds(ttl);
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 60 || ttlSeconds > 86400) problems['/accessTokenTtl'] = 'Between 1 minute and 24 hours, in whole minutes.';
+    const lifetimeSeconds = expires ? seconds(lifetime) : null;
+    if (lifetimeSeconds !== null && (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds < 3600)) problems['/keyLifetime'] = 'At least 1 hour, in whole hours or days.';
+    const limitNumber = Number(limit);
+    if (!Number.isInteger(limitNumber) || limitNumber < 1) problems['/keyLimitPerEnvironment'] = 'A whole number, 1 or more.';
+    setErrors(problems);
+    setError(null);
+    if (Object.keys(problems).length) {
+      window.setTimeout(() => form.current?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus(), 0);
+      return;
+    }
+    const s = account.settings;
+    const patch: Partial<Settings> = {};
+    if (ttlSeconds !== s.accessTokenTtl) patch.accessTokenTtl = ttlSeconds;
+    if (lifetimeSeconds !== s.keyLifetime) patch.keyLifetime = lifetimeSeconds;
+    if (limitNumber !== s.keyLimitPerEnvironment) patch.keyLimitPerEnvironment = limitNumber;
+    if (reveal !== s.secretReveal) patch.secretReveal = reveal;
+    if (activeRest !== s.defaultActive.client_secret || activeToken !== s.defaultActive.token) patch.defaultActive = { client_secret: activeRest, token: activeToken };
+    if (Object.keys(patch).length === 0) return toast('Nothing to save: the settings are unchanged.', 'info');
+    setBusy(true);
+    try {
+      const updated = await api.patch<Account>(`${accountPath(account.id)}/settings`, patch);
+      fill(updated);
+      toast('Settings saved.');
+    } catch (err) {
+      setError(err);
+      if (err instanceof ApiError) setErrors(Object.fromEntries(FIELDS.map((f) => [f, err.forField(f) ?? ''] as const).filter(([, v]) => v)));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const problem = error instanceof ApiError ? error : null;
+
+  return (
+    <div className="page page-narrow">
+      <div className="page-header">
+        <div>
+          <h1>Settings</h1>
+          <p className="muted">These apply to every key of {account.name}, in both environments.</p>
+        </div>
+      </div>
+      <form
+        ref={form}
+        className="settings-form"
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          void save();
+        }}
+      >
+        {error && !(problem && problem.fieldProblems.length && problem.unclaimed(FIELDS).length === 0) ? <ErrorBanner error={error} /> : null}
+        <section className="card">
+          <h2>Lifetimes</h2>
+          <Field label="Access token lifetime" error={errors['/accessTokenTtl']} hint={`How long a token obtained with a REST key works. Now: ${formatDuration(account.settings.accessTokenTtl)}.`}>
+            {(props) => (
+              <div className="amount-unit">
+                <input {...props} type="number" inputMode="numeric" min={1} value={ttl.amount} onChange={(e) => setTtl({ ...ttl, amount: e.target.value })} />
+                <select aria-label="Unit of the access token lifetime" value={ttl.unit} onChange={(e) => setTtl({ ...ttl, unit: e.target.value as Unit })}>
+                  <option value="minutes">minutes</option>
+                  <option value="hours">hours</option>
+                </select>
+              </div>
+            )}
+          </Field>
+          <Switch checked={expires} onChange={setExpires} label="New and reset secrets expire" description="Off: secrets work until they are reset or the key is deleted." />
+          {expires && (
+            <Field label="Key lifetime" error={errors['/keyLifetime']} hint="Counted from creation or the last reset.">
+              {(props) => (
+                <div className="amount-unit">
+                  <input {...props} type="number" inputMode="numeric" min={1} value={lifetime.amount} onChange={(e) => setLifetime({ ...lifetime, amount: e.target.value })} />
+                  <select aria-label="Unit of the key lifetime" value={lifetime.unit} onChange={(e) => setLifetime({ ...lifetime, unit: e.target.value as Unit })}>
+                    <option value="hours">hours</option>
+                    <option value="days">days</option>
+                  </select>
+                </div>
+              )}
+            </Field>
+          )}
+        </section>
+        <section className="card">
+          <h2>Limits</h2>
+          <Field label="Keys per environment" error={errors['/keyLimitPerEnvironment']} hint="Creating a key beyond this many in sandbox or in production is refused.">
+            {(props) => <input {...props} type="number" inputMode="numeric" min={1} value={limit} onChange={(e) => setLimit(e.target.value)} className="input-short" />}
+          </Field>
+        </section>
+        <section className="card">
+          <h2>Secrets</h2>
+          <fieldset className={`field ${errors['/secretReveal'] ? 'field-invalid' : ''}`}>
+            <legend className="field-label">After creation, secrets can be</legend>
+            <label className="radio-card">
+              <input type="radio" name="reveal" checked={reveal === 'never'} onChange={() => setReveal('never')} />
+              <span>
+                <strong>Never shown again</strong>
+                <span className="muted small">Only a fingerprint is kept. A lost secret is replaced by a reset. The safest choice.</span>
+              </span>
+            </label>
+            <label className="radio-card">
+              <input type="radio" name="reveal" checked={reveal === 'permitted'} onChange={() => setReveal('permitted')} />
+              <span>
+                <strong>Revealed by permitted operators</strong>
+                <span className="muted small">Secrets made from now on are also stored encrypted; operators with the reveal permission can show them. Every reveal is audited.</span>
+              </span>
+            </label>
+          </fieldset>
+        </section>
+        <section className="card">
+          <h2>New keys start</h2>
+          <Switch checked={activeRest} onChange={setActiveRest} label="REST keys start active" />
+          <Switch checked={activeToken} onChange={setActiveToken} label="Token keys start active" />
+          {errors['/defaultActive'] && <Banner tone="error">{errors['/defaultActive']}</Banner>}
+        </section>
+        <div className="form-actions">
+          <button type="submit" className="button button-primary" disabled={busy}>
+            {busy ? 'Saving…' : 'Save settings'}
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}
