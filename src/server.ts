@@ -28,8 +28,15 @@ export async function startKeyport(
   config: Readonly<Config>,
   options: { clock?: Clock; logger?: boolean | object } = {},
 ): Promise<RunningKeyport> {
-  const keyring = new Keyring(config.encryptionKey ?? dataDirKek(config), config.previousEncryptionKeys);
+  // The store first: it checks the data directory, where the key file may live.
   const storage = await openStorage(config.storage);
+  let keyring: Keyring;
+  try {
+    keyring = new Keyring(config.encryptionKey ?? dataDirKek(config), config.previousEncryptionKeys);
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
   const services = createServices({ store: new Store(storage), catalog: config.catalog, clock: options.clock ?? systemClock, keyring, oauth: config.oauth });
   let app: FastifyInstance | undefined;
   try {
