@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { ENVIRONMENT_LABEL, type Environment } from './environment.js';
 
@@ -39,8 +39,15 @@ function base62(value: bigint, width: number): string {
   return out;
 }
 
+/** The checksum: CRC-32 (below 2^32, so exact as a Number) in fixed-width base62. */
 function checksum(payload: string): string {
-  return base62(BigInt(crc32(payload)), CHECKSUM_LENGTH);
+  let value = crc32(payload);
+  let out = '';
+  for (let i = 0; i < CHECKSUM_LENGTH; i++) {
+    out = BASE62[value % 62] + out;
+    value = Math.floor(value / 62);
+  }
+  return out;
 }
 
 const PREFIX_BY_STRING = new Map<string, KeyStringType>(
@@ -80,7 +87,8 @@ export function parseKeyString(value: string): ParsedKeyString | null {
  * nothing to brute-force. Only this hash is stored and looked up.
  */
 export function hashKeyString(value: string): string {
-  return createHash('sha256').update(value).digest('hex');
+  // The one-shot crypto.hash: no Hash object per call (this runs on every verification).
+  return hash('sha256', value, 'hex');
 }
 
 /** Constant-time comparison of a candidate secret against a stored hash. */

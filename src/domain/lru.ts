@@ -1,9 +1,13 @@
 /**
  * A bounded least-recently-used map with an optional time-to-live per entry. Map iteration order is
- * insertion order, so re-inserting on read keeps the oldest entry first for eviction.
+ * insertion order, so re-inserting on read keeps the oldest entry first for eviction. A read only
+ * re-inserts entries that are not among the newest half: they are far from eviction anyway, and
+ * the hot entries of a busy cache then cost a lookup, not a delete and an insert.
  */
 export class LruCache<K, V> {
-  private readonly entries = new Map<K, { value: V; expires: number }>();
+  private readonly entries = new Map<K, { value: V; expires: number; seq: number }>();
+  /** Counts insertions: an entry's `seq` says how recently it was (re-)inserted. */
+  private seq = 0;
 
   constructor(
     private readonly maxEntries: number,
@@ -17,19 +21,22 @@ export class LruCache<K, V> {
   get(key: K): V | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    if (entry.expires <= this.now()) {
+    if (entry.expires !== Number.POSITIVE_INFINITY && entry.expires <= this.now()) {
       this.entries.delete(key);
       return undefined;
     }
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    if (this.seq - entry.seq > this.maxEntries >> 1) {
+      this.entries.delete(key);
+      entry.seq = ++this.seq;
+      this.entries.set(key, entry);
+    }
     return entry.value;
   }
 
   /** Stores a value for `ttlMs` milliseconds (forever when omitted). */
   set(key: K, value: V, ttlMs = Number.POSITIVE_INFINITY): void {
     this.entries.delete(key);
-    this.entries.set(key, { value, expires: this.now() + ttlMs });
+    this.entries.set(key, { value, expires: this.now() + ttlMs, seq: ++this.seq });
     if (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value as K;
       this.entries.delete(oldest);
