@@ -103,10 +103,12 @@ describe('portal: the life of a key in a browser', { skip: skip ?? false }, () =
     const d = dialog(page);
     await d.getByRole('heading', { name: 'New REST key' }).waitFor();
     assert.equal(await page.evaluate(() => (document.activeElement as HTMLInputElement).name), 'name', 'focus starts in the first field');
+    await screenshot(page, '05-create-dialog');
     await d.getByRole('button', { name: 'Create REST key' }).click();
     const name = d.getByRole('textbox', { name: 'Name' });
     assert.match(await fieldOf(name).locator('.field-error').innerText(), /Give the key a name/);
     assert.match(await d.locator('.scope-picker .field-error').innerText(), /at least one scope or add a role/);
+    await screenshot(page, '05-create-dialog-validation');
 
     await name.fill('ERP sync');
     await d.getByRole('checkbox', { name: /^product\.read/ }).check();
@@ -117,7 +119,7 @@ describe('portal: the life of a key in a browser', { skip: skip ?? false }, () =
     await d.getByRole('textbox', { name: /Channel/ }).fill('b2b');
     await d.locator('input[name="expiresAt"]').fill('2020-01-31');
     assert.ok(await d.getByText('0 of 25 keys used in sandbox').isVisible());
-    await screenshot(page, '05-create-dialog');
+    assert.equal(await d.locator('.field-error').count(), 0, 'the messages go once the fields are right');
 
     // The server refuses the past expiry: its message appears next to that field.
     await d.getByRole('button', { name: 'Create REST key' }).click();
@@ -276,7 +278,7 @@ describe('portal: the life of a key in a browser', { skip: skip ?? false }, () =
     d = dialog(page);
     assert.match(await d.innerText(), /roles of a token key are fixed when it is created/);
     assert.equal(await d.getByRole('button', { name: 'Add role' }).count(), 0);
-    assert.ok(await d.getByText('Product Data · Viewer').isVisible());
+    await d.getByText('Product Data · Viewer').scrollIntoViewIfNeeded();
     await screenshot(page, '12-token-key-roles-read-only');
     await page.keyboard.press('Escape');
     await page.getByRole('tab', { name: /REST keys/ }).click();

@@ -11,8 +11,8 @@ export function Banner({ tone, title, children, action }: { tone: 'error' | 'war
       <div className="banner-text">
         {title && <strong className="banner-title">{title}</strong>}
         {children && <div>{children}</div>}
+        {action && <div className="banner-action">{action}</div>}
       </div>
-      {action && <div className="banner-action">{action}</div>}
     </div>
   );
 }
@@ -67,12 +67,12 @@ export function Field({
         {optional && <span className="optional"> (optional)</span>}
       </label>
       {children({ id, 'aria-describedby': describedBy, 'aria-invalid': error ? true : undefined })}
+      {error && <FieldError id={errorId}>{error}</FieldError>}
       {hint && (
         <p id={hintId} className="field-hint">
           {hint}
         </p>
       )}
-      {error && <FieldError id={errorId}>{error}</FieldError>}
     </div>
   );
 }

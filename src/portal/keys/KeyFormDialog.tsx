@@ -50,15 +50,30 @@ export function KeyFormDialog({ mode, credentialType, keyItem, account, counts, 
   const [channel, setChannel] = useState(keyItem?.channel ?? '');
   const [active, setActive] = useState(keyItem?.active ?? account?.settings.defaultActive[type] ?? true);
   const [expires, setExpires] = useState(toDateInput(keyItem?.expiresAt ?? null));
-  const [clientErrors, setClientErrors] = useState<Record<string, string>>({});
+  // Form messages appear after the first attempt to save, then follow every change.
+  const [attempted, setAttempted] = useState(false);
   const [apiError, setApiError] = useState<unknown>(null);
+  // Fields changed since the API refused them: their server message no longer applies.
+  const [edited, setEdited] = useState<ReadonlySet<string>>(new Set());
   const [busy, setBusy] = useState(false);
   const [revealed, setRevealed] = useState<string | null>(null);
   const [revealError, setRevealError] = useState<string | null>(null);
   const body = useRef<HTMLDivElement>(null);
 
+  const validate = (): Record<string, string> => {
+    const errors: Record<string, string> = {};
+    if (!name.trim()) errors['/name'] = 'Give the key a name, for example the system that will use it.';
+    else if (name.trim().length > 100) errors['/name'] = 'Use at most 100 characters.';
+    if (channel.trim().length > 100) errors['/channel'] = 'Use at most 100 characters.';
+    if (kind === 'custom' && scopes.length === 0 && roles.length === 0)
+      errors['/scopes'] = 'Pick at least one scope or add a role: a custom key without either could do nothing.';
+    return errors;
+  };
+  const clientErrors = attempted ? validate() : {};
   const problem = apiError instanceof ApiError ? apiError : null;
-  const errorAt = (pointer: string) => clientErrors[pointer] ?? problem?.forField(pointer);
+  const serverError = (pointer: string) => (edited.has(pointer.split('/').slice(0, 2).join('/')) ? undefined : problem?.forField(pointer));
+  const errorAt = (pointer: string) => clientErrors[pointer] ?? serverError(pointer);
+  const changed = (pointer: string) => setEdited((prev) => (prev.has(pointer) ? prev : new Set(prev).add(pointer)));
   const bannerError = problem ? (problem.fieldProblems.length && problem.unclaimed(FIELDS).length === 0 ? null : problem) : apiError;
 
   const used = counts?.counts[environment] ?? null;
@@ -70,22 +85,14 @@ export function KeyFormDialog({ mode, credentialType, keyItem, account, counts, 
     window.setTimeout(() => {
       const el = body.current?.closest('dialog')?.querySelector<HTMLElement>('[aria-invalid="true"], .field-invalid input, .field-invalid select');
       el?.focus();
+      el?.closest('.field, fieldset')?.scrollIntoView({ block: 'nearest' });
     }, 0);
-
-  const validate = (): Record<string, string> => {
-    const errors: Record<string, string> = {};
-    if (!name.trim()) errors['/name'] = 'Give the key a name, for example the system that will use it.';
-    else if (name.trim().length > 100) errors['/name'] = 'Use at most 100 characters.';
-    if (channel.trim().length > 100) errors['/channel'] = 'Use at most 100 characters.';
-    if (kind === 'custom' && scopes.length === 0 && roles.length === 0)
-      errors['/scopes'] = 'Pick at least one scope or add a role: a custom key without either could do nothing.';
-    return errors;
-  };
 
   const submit = async () => {
     const errors = validate();
-    setClientErrors(errors);
+    setAttempted(true);
     setApiError(null);
+    setEdited(new Set());
     if (Object.keys(errors).length) return focusFirstInvalid();
     if (!member) return;
     setBusy(true);
@@ -133,6 +140,10 @@ export function KeyFormDialog({ mode, credentialType, keyItem, account, counts, 
       throw err;
     }
   };
+
+  const scopePicker = catalog && (
+    <ScopePicker catalog={catalog} value={scopes} onChange={(v) => (setScopes(v), changed('/scopes'))} error={errorAt('/scopes')} disabled={readOnly} />
+  );
 
   const title = editing ? keyItem.name : `New ${TYPE_NOUN[type]}`;
   const description = editing ? (
@@ -188,13 +199,13 @@ export function KeyFormDialog({ mode, credentialType, keyItem, account, counts, 
         )}
 
         <Field label="Name" required error={errorAt('/name')} hint={!editing ? 'Only for you: name it after the system or person that will use it.' : undefined}>
-          {(props) => <input {...props} name="name" value={name} onChange={(e) => setName(e.target.value)} maxLength={120} autoComplete="off" disabled={readOnly} />}
+          {(props) => <input {...props} name="name" value={name} onChange={(e) => (setName(e.target.value), changed('/name'))} maxLength={120} autoComplete="off" disabled={readOnly} />}
         </Field>
 
         {!editing && (
           <fieldset className={`field ${errorAt('/environment') ? 'field-invalid' : ''}`}>
             <legend className="field-label">Environment</legend>
-            <div className="segmented" role="radiogroup" aria-label="Environment">
+            <div className="segmented">
               {ENVIRONMENTS.map((env) => (
                 <label key={env} className={`segment segment-${env} ${environment === env ? 'is-selected' : ''}`}>
                   <input type="radio" name="key-environment" value={env} checked={environment === env} onChange={() => setEnvironment(env)} />
@@ -204,6 +215,12 @@ export function KeyFormDialog({ mode, credentialType, keyItem, account, counts, 
             </div>
             <LimitNote used={used} limit={limit} environment={environment} />
           </fieldset>
+        )}
+
+        {atLimit && (
+          <Banner tone="warning" title={`The limit of ${limit} keys in ${ENVIRONMENT_LABEL[environment].toLowerCase()} is reached`}>
+            Delete a key you no longer need{can('settings.edit') ? ', or raise the limit in Settings' : ', or ask an account owner to raise the limit'}.
+          </Banner>
         )}
 
         {!editing && (
@@ -224,14 +241,46 @@ export function KeyFormDialog({ mode, credentialType, keyItem, account, counts, 
           </fieldset>
         )}
 
+        <div className="form-grid">
+          <Field label="Channel" optional error={errorAt('/channel')} hint="The sales channel the key is bound to; verification reports it to your APIs.">
+            {(props) => <input {...props} name="channel" value={channel} onChange={(e) => (setChannel(e.target.value), changed('/channel'))} maxLength={120} placeholder="e.g. b2b" disabled={readOnly} />}
+          </Field>
+          <Field
+            label="Secret expires"
+            optional
+            error={errorAt('/expiresAt')}
+            hint={
+              editing
+                ? 'Empty: the secret does not expire.'
+                : `Empty: the account default (${account?.settings.keyLifetime ? `after ${formatDuration(account.settings.keyLifetime)}` : 'never expires'}).`
+            }
+          >
+            {(props) => <input {...props} name="expiresAt" type="date" value={expires} onChange={(e) => (setExpires(e.target.value), changed('/expiresAt'))} disabled={readOnly} />}
+          </Field>
+        </div>
+
+        <Switch
+          checked={active}
+          onChange={setActive}
+          disabled={readOnly}
+          label="Active"
+          description={active ? 'The key works as soon as it is saved.' : 'The key is refused until you activate it.'}
+        />
+
         {catalog && kind === 'custom' && (
           <>
-            <ScopePicker catalog={catalog} value={scopes} onChange={setScopes} error={errorAt('/scopes')} disabled={readOnly} />
+            {type === 'client_secret' && scopePicker}
             <RolesBuilder
               catalog={catalog}
               value={roles}
-              onChange={setRoles}
-              errorFor={(i) => (i < 0 ? (clientErrors['/roles'] ?? (problem?.fieldProblems.filter((p) => p.pointer === '/roles').map((p) => p.detail).join('; ') || undefined)) : problem?.forField(`/roles/${i}`))}
+              onChange={(v) => (setRoles(v), changed('/roles'))}
+              errorFor={(i) =>
+                edited.has('/roles')
+                  ? undefined
+                  : i < 0
+                    ? problem?.fieldProblems.filter((p) => p.pointer === '/roles').map((p) => p.detail).join('; ') || undefined
+                    : problem?.forField(`/roles/${i}`)
+              }
               readOnlyReason={
                 editing && type === 'token'
                   ? 'The roles of a token key are fixed when it is created. To give different roles, create a new token key.'
@@ -241,6 +290,7 @@ export function KeyFormDialog({ mode, credentialType, keyItem, account, counts, 
               }
               disabled={readOnly}
             />
+            {type === 'token' && scopePicker}
             {!editing && type === 'token' && (
               <p className="field-hint">
                 <Icon name="info" size={14} /> Roles of a token key cannot be changed after it is created.
@@ -259,38 +309,6 @@ export function KeyFormDialog({ mode, credentialType, keyItem, account, counts, 
               Fixed by the kind; pick the Custom kind to choose scopes yourself.
             </p>
           </div>
-        )}
-
-        <div className="form-grid">
-          <Field label="Channel" optional error={errorAt('/channel')} hint="The sales channel the key is bound to; verification reports it to your APIs.">
-            {(props) => <input {...props} name="channel" value={channel} onChange={(e) => setChannel(e.target.value)} maxLength={120} placeholder="e.g. b2b" disabled={readOnly} />}
-          </Field>
-          <Field
-            label="Secret expires"
-            optional
-            error={errorAt('/expiresAt')}
-            hint={
-              editing
-                ? 'Empty: the secret does not expire.'
-                : `Empty: the account default (${account?.settings.keyLifetime ? `after ${formatDuration(account.settings.keyLifetime)}` : 'never expires'}).`
-            }
-          >
-            {(props) => <input {...props} name="expiresAt" type="date" value={expires} onChange={(e) => setExpires(e.target.value)} disabled={readOnly} />}
-          </Field>
-        </div>
-
-        <Switch
-          checked={active}
-          onChange={setActive}
-          disabled={readOnly}
-          label="Active"
-          description={active ? 'The key works as soon as it is saved.' : 'The key is refused until you activate it.'}
-        />
-
-        {atLimit && (
-          <Banner tone="warning" title={`The limit of ${limit} keys in ${ENVIRONMENT_LABEL[environment].toLowerCase()} is reached`}>
-            Delete a key you no longer need{can('settings.edit') ? ', or raise the limit in Settings' : ', or ask an account owner to raise the limit'}.
-          </Banner>
         )}
       </div>
     </Dialog>
@@ -381,6 +399,12 @@ function Credentials({
           <button type="button" className="button button-secondary button-small" onClick={() => onAction?.('reset', keyItem)}>
             <Icon name="refresh" size={16} />
             <span>{keyItem.hasSecret ? 'Reset secret' : 'Create secret'}</span>
+          </button>
+        )}
+        {can('keys.renew') && keyItem.credentialType === 'client_secret' && (
+          <button type="button" className="button button-secondary button-small" onClick={() => onAction?.('regenerate', keyItem)}>
+            <Icon name="key" size={16} />
+            <span>Regenerate</span>
           </button>
         )}
       </div>

@@ -130,7 +130,7 @@ export function KeysPage() {
           <p className="muted">
             Credentials your integrations use to call the platform’s APIs in <strong>{envLabel.toLowerCase()}</strong>.
           </p>
-          <LimitNote used={counts?.counts[environment] ?? null} limit={counts?.limit ?? null} environment={environment} />
+          {member!.eligible && <LimitNote used={counts?.counts[environment] ?? null} limit={counts?.limit ?? null} environment={environment} />}
         </div>
         {canCreate && (
           <button type="button" className="button button-primary" onClick={() => setDialog({ type: 'create' })}>
@@ -157,7 +157,7 @@ export function KeysPage() {
         ]}
       />
       <section {...tabPanelProps('keys', query.type)} className="panel">
-        <Filters query={query} setQuery={setQuery} showMore={showMore} setShowMore={setShowMore} error={error instanceof ApiError ? error : null} />
+        {!emptyAccount && <Filters query={query} setQuery={setQuery} showMore={showMore} setShowMore={setShowMore} error={error instanceof ApiError ? error : null} />}
 
         {selectedKeys.length > 0 && (
           <div className="bulk-bar" role="region" aria-label="Selected keys">

@@ -171,7 +171,8 @@ export function QuickstartDialog({ keyItem, initialSecret, onClose, onActivated 
           )}
         </li>
         <li>
-          <span className="step-title">The answer names the account, the environment ({ENVIRONMENT_LABEL[key.environment].toLowerCase()}) and the scopes the key may use.</span>
+          <span className="step-title">Read the answer.</span>
+          <span className="muted">It names the account, the environment ({ENVIRONMENT_LABEL[key.environment].toLowerCase()}) and the scopes the key may use.</span>
         </li>
       </ol>
     </Dialog>

@@ -44,7 +44,7 @@ export const KIND_DESCRIPTION: Record<Kind, string> = {
 /** Masks a credential for display: keeps the prefix (kpid_test_) so people can tell keys apart. */
 export function mask(value: string): string {
   const prefix = /^[a-z]+_(test|live)_/.exec(value)?.[0] ?? '';
-  return `${prefix}${'•'.repeat(12)}${value.slice(-4)}`;
+  return `${prefix}${'•'.repeat(8)}${value.slice(-4)}`;
 }
 
 /** A local `yyyy-mm-dd` date (for <input type="date">) from an ISO timestamp. */
