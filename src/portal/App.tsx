@@ -127,7 +127,9 @@ function SignedIn({
     if (location.path === '/accounts') return;
     if (match && !account) return; // shown as "not found" below
     const first = me.accounts[0];
-    navigate(first ? href(`/accounts/${encodeURIComponent(first.id)}/keys`, { env: environment }) : '/accounts', { replace: true });
+    // The first page of that account this operator may open (keys, for nearly everyone).
+    const page = first && PAGES.find((p) => first.permissions.includes(PAGE_PERMISSION[p]!));
+    navigate(first && page ? href(`/accounts/${encodeURIComponent(first.id)}/${page}`, { env: environment }) : '/accounts', { replace: true });
   }, [location.path, match, account, me.accounts, environment]);
 
   const can = useCallback((permission: Permission) => !!account?.permissions.includes(permission), [account]);

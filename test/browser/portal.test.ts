@@ -478,6 +478,37 @@ describe('portal: the life of a key in a browser', { skip: skip ?? false }, () =
     }
   });
 
+  test('a session that ends mid-work: the refusal is explained, the dialog keeps what was typed, signing in again returns to the page', async () => {
+    await page.getByRole('link', { name: 'API keys' }).click();
+    await row(page, 'Accounting').waitFor();
+    const keysUrl = page.url();
+    const refuse = (url: URL) => url.pathname === `/v1/accounts/${accountId}/keys`;
+    await page.route(refuse, (route) =>
+      route.request().method() === 'POST'
+        ? route.fulfill({
+            status: 401,
+            contentType: 'application/problem+json',
+            body: JSON.stringify({ type: 'urn:keyport:problem:unauthenticated', code: 'unauthenticated', title: 'Unauthenticated', status: 401, detail: 'The bearer token is unknown, expired or revoked.' }),
+          })
+        : route.continue(),
+    );
+    await page.getByRole('button', { name: 'New REST key' }).click();
+    const d = dialog(page);
+    await d.getByRole('textbox', { name: 'Name' }).fill('Typed before the session ended');
+    await d.getByRole('checkbox', { name: /^cart\.read/ }).check();
+    await d.getByRole('button', { name: 'Create REST key' }).click();
+    await d.getByText(/You are signed out/).waitFor();
+    assert.equal(await d.getByRole('textbox', { name: 'Name' }).inputValue(), 'Typed before the session ended');
+    await screenshot(page, '23-session-ended');
+    await page.unroute(refuse);
+    await page.keyboard.press('Escape');
+    await page.getByRole('button', { name: 'Sign in again' }).click();
+    await page.getByRole('textbox', { name: 'Platform or API token' }).fill(TEST_TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await row(page, 'Accounting').waitFor();
+    assert.equal(page.url(), keysUrl, 'back where the work stopped');
+  });
+
   test('sign out ends the session', async () => {
     await page.getByRole('button', { name: 'Signed in as Platform owner' }).click();
     await page.getByRole('menuitem', { name: 'Sign out' }).click();

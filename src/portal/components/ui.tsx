@@ -187,10 +187,18 @@ export function SecretValue({
   const shown = visible && value !== null ? value : masked ?? (value ? `${value.slice(0, 10)}${'•'.repeat(12)}` : '•'.repeat(16));
   return (
     <span className={`secret-value ${className ?? ''}`}>
-      <code className={`secret-text ${visible ? 'is-visible' : 'is-masked'}`} aria-label={visible ? undefined : `${label}, hidden`}>
-        {shown}
-      </code>
-      <button type="button" className="icon-button" onClick={toggle} aria-pressed={visible} aria-label={`${visible ? 'Hide' : 'Show'} ${label}`} title={`${visible ? 'Hide' : 'Show'} ${label}`} disabled={loading}>
+      {visible ? (
+        <code className="secret-text is-visible">{shown}</code>
+      ) : (
+        <>
+          <code className="secret-text is-masked" aria-hidden="true">
+            {shown}
+          </code>
+          <span className="visually-hidden">{label}, hidden</span>
+        </>
+      )}
+      {/* A toggle keeps one name; its pressed state says whether the value shows. */}
+      <button type="button" className="icon-button" onClick={toggle} aria-pressed={visible} aria-label={`Show ${label}`} title={`${visible ? 'Hide' : 'Show'} ${label}`} disabled={loading}>
         <Icon name={visible ? 'eyeOff' : 'eye'} size={16} />
       </button>
       {value !== null && <CopyButton value={value} label={`Copy ${label}`} compact />}

@@ -84,8 +84,10 @@ export function KeyFormDialog({ mode, credentialType, keyItem, account, counts, 
   const focusFirstInvalid = () =>
     window.setTimeout(() => {
       const el = body.current?.closest('dialog')?.querySelector<HTMLElement>('[aria-invalid="true"], .field-invalid input, .field-invalid select');
-      el?.focus();
-      el?.closest('.field, fieldset')?.scrollIntoView({ block: 'nearest' });
+      if (el) {
+        el.focus();
+        el.closest('.field, fieldset')?.scrollIntoView({ block: 'nearest' });
+      } else body.current?.closest('.dialog-body')?.scrollTo({ top: 0 }); // the message is in the banner at the top
     }, 0);
 
   const submit = async () => {

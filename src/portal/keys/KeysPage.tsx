@@ -327,12 +327,21 @@ function Filters({
   const [search, setSearch] = useState(query.q);
   const [channel, setChannel] = useState(query.channel);
   const timer = useRef<number | undefined>(undefined);
-  // Follow the URL when it changes from elsewhere (back button, "Clear filters").
-  useEffect(() => setSearch(query.q), [query.q]);
-  useEffect(() => setChannel(query.channel), [query.channel]);
-  const debounced = (patch: Partial<KeyQuery>) => {
+  // What this box last put into the URL: a URL change that is not that one came from elsewhere
+  // (back button, "Clear filters") and replaces the text; an echo of typing must not.
+  const pushed = useRef({ q: query.q, channel: query.channel });
+  useEffect(() => {
+    if (query.q !== pushed.current.q) setSearch(query.q);
+    if (query.channel !== pushed.current.channel) setChannel(query.channel);
+    pushed.current = { q: query.q, channel: query.channel };
+  }, [query.q, query.channel]);
+  useEffect(() => () => window.clearTimeout(timer.current), []);
+  const debounced = (patch: { q?: string; channel?: string }) => {
     window.clearTimeout(timer.current);
-    timer.current = window.setTimeout(() => setQuery(patch, { replace: true }), 300);
+    timer.current = window.setTimeout(() => {
+      pushed.current = { ...pushed.current, ...patch };
+      setQuery(patch, { replace: true });
+    }, 300);
   };
   const rangeError = (from: string, to: string) => (from && to && from > to ? 'The start is after the end: no key can match.' : undefined);
   const apiErrorFor = (field: string) => error?.forField(`/querystring/${field}`);

@@ -151,7 +151,7 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (session: Session, 
                       onChange={(e) => setToken(e.target.value)}
                       autoFocus
                     />
-                    <button type="button" className="icon-button" aria-pressed={showToken} aria-label={showToken ? 'Hide token' : 'Show token'} onClick={() => setShowToken((v) => !v)}>
+                    <button type="button" className="icon-button" aria-pressed={showToken} aria-label="Show token" title={showToken ? 'Hide token' : 'Show token'} onClick={() => setShowToken((v) => !v)}>
                       <Icon name={showToken ? 'eyeOff' : 'eye'} size={16} />
                     </button>
                   </div>
