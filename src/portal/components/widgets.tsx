@@ -242,8 +242,8 @@ export function ToastProvider({ children }: { children: ReactNode }) {
   const next = useRef(1);
   const push = useCallback((message: string, tone: Toast['tone'] = 'success') => {
     const id = next.current++;
-    setToasts((list) => [...list.slice(-3), { id, message, tone }]);
-    window.setTimeout(() => setToasts((list) => list.filter((t) => t.id !== id)), 5000);
+    setToasts((list) => [...list.slice(-2), { id, message, tone }]);
+    window.setTimeout(() => setToasts((list) => list.filter((t) => t.id !== id)), tone === 'error' ? 8000 : 4000);
   }, []);
   return (
     <ToastContext.Provider value={push}>

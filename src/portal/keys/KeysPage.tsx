@@ -558,7 +558,7 @@ function KeyTable({
                     <SecretValue value={key.clientId} label={`client ID of ${key.name}`} masked={mask(key.clientId)} />
                   ) : key.kind === 'custom' ? (
                     key.roles.length ? (
-                      <span className="roles-summary">{key.roles.map((r) => `${roleName(r.definition)} · ${r.level}`).join(', ')}</span>
+                      <span className="roles-summary">{key.roles.map((r) => `${roleName(r.definition)} · ${r.level[0]!.toUpperCase()}${r.level.slice(1)}`).join(', ')}</span>
                     ) : (
                       <span className="muted">{plural(key.scopes.length, 'scope')}</span>
                     )

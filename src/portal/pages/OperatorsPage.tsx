@@ -22,6 +22,8 @@ export function OperatorsPage() {
   const [roles, setRoles] = useState<RoleInfo[]>(BUILT_IN);
   const [error, setError] = useState<unknown>(null);
   const [email, setEmail] = useState('');
+  const [name, setName] = useState('');
+  const [password, setPassword] = useState('');
   const [role, setRole] = useState('viewer');
   const [addError, setAddError] = useState<unknown>(null);
   const [fieldErrors, setFieldErrors] = useState<Record<string, string | undefined>>({});
@@ -57,13 +59,15 @@ export function OperatorsPage() {
     if (problems.email) return;
     setBusy(true);
     try {
-      await api.post(path, { email: email.trim(), role });
-      toast(`${email.trim()} added as ${role}.`);
+      await api.post(path, { email: email.trim(), role, ...(name.trim() ? { name: name.trim() } : {}), ...(password ? { password } : {}) });
+      toast(`${email.trim()} added as ${roles.find((r) => roleId(r) === role)?.name ?? role}.`);
       setEmail('');
+      setName('');
+      setPassword('');
       load();
     } catch (err) {
       setAddError(err);
-      if (err instanceof ApiError) setFieldErrors({ email: err.forField('/email'), role: err.forField('/role') });
+      if (err instanceof ApiError) setFieldErrors({ email: err.forField('/email'), name: err.forField('/name'), password: err.forField('/password'), role: err.forField('/role') });
     } finally {
       setBusy(false);
     }
@@ -107,10 +111,16 @@ export function OperatorsPage() {
         }}
       >
         <h2>Add an operator</h2>
-        <ErrorBanner error={addError instanceof ApiError && (fieldErrors.email || fieldErrors.role) ? null : addError} />
-        <div className="form-grid form-grid-3">
+        <ErrorBanner error={addError instanceof ApiError && Object.values(fieldErrors).some(Boolean) ? null : addError} />
+        <div className="form-grid">
           <Field label="E-mail address" required error={fieldErrors.email}>
             {(props) => <input {...props} type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="off" />}
+          </Field>
+          <Field label="Name" optional error={fieldErrors.name}>
+            {(props) => <input {...props} value={name} onChange={(e) => setName(e.target.value)} autoComplete="off" />}
+          </Field>
+          <Field label="Initial password" optional error={fieldErrors.password} hint="Only for someone who has no Keyport sign-in yet: they sign in with it at once.">
+            {(props) => <input {...props} type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="new-password" />}
           </Field>
           <Field label="Role" error={fieldErrors.role}>
             {(props) => (
@@ -123,12 +133,12 @@ export function OperatorsPage() {
               </select>
             )}
           </Field>
-          <div className="field field-button">
-            <button type="submit" className="button button-primary" disabled={busy}>
-              <Icon name="plus" size={16} />
-              <span>{busy ? 'Adding…' : 'Add operator'}</span>
-            </button>
-          </div>
+        </div>
+        <div className="form-actions">
+          <button type="submit" className="button button-primary" disabled={busy}>
+            <Icon name="plus" size={16} />
+            <span>{busy ? 'Adding…' : 'Add operator'}</span>
+          </button>
         </div>
       </form>
       {members === null && !error && <Spinner label="Loading operators" />}
