@@ -36,6 +36,8 @@ export interface KeyRecord {
   createdBy: string;
   /** At most `limit` verifications and token requests per `windowSeconds`; null: unlimited. */
   rateLimit: RateLimitPolicy | null;
+  /** The secret, envelope-encrypted, while the account permits revealing secrets; otherwise null. */
+  secretEncrypted: string | null;
 }
 
 /** A key's rate limit: `limit` requests per fixed window of `windowSeconds`. */

@@ -18,6 +18,12 @@ export interface Principal {
   kind: 'platform' | 'operator' | 'service';
   /** The id recorded as `createdBy` and in the audit log: an api token id or an operator id. */
   id: string;
+  /** A human label for the audit log: the operator's e-mail, or the token's name. */
+  label: string;
+  /** The operator behind a session or personal token. */
+  operatorId?: string;
+  /** The session a portal request came in with (for signing out). */
+  sessionId?: string;
   /** The permissions this principal holds on an account; empty when it has none there. */
   permissionsOn(accountId: string): ReadonlySet<Permission>;
   /** May this principal create accounts and see every account? */
@@ -30,7 +36,7 @@ const ALL = new Set<Permission>(PERMISSIONS);
 
 /** The platform owner: every permission on every account. */
 export function platformPrincipal(tokenId: string): Principal {
-  return { kind: 'platform', id: tokenId, permissionsOn: () => ALL, isPlatformOwner: true, accounts: () => 'all' };
+  return { kind: 'platform', id: tokenId, label: 'platform owner', permissionsOn: () => ALL, isPlatformOwner: true, accounts: () => 'all' };
 }
 
 /** Who made a change and from where: recorded as createdBy and in the audit log. */

@@ -7,6 +7,7 @@ import type { Account } from '../domain/model.js';
 import type { Actor } from '../domain/principal.js';
 import { DEFAULT_SETTINGS, type AccountSettings } from '../domain/settings.js';
 import type { Store } from '../storage/repositories.js';
+import type { AuditService } from './audit-service.js';
 import { newKeyRecord } from './keys-service.js';
 import { toKeyView, type KeyView } from './key-view.js';
 
@@ -30,6 +31,7 @@ export class AccountsService {
     private readonly store: Store,
     private readonly catalog: Catalog,
     private readonly clock: Clock,
+    private readonly audit?: AuditService,
   ) {}
 
   /**
@@ -71,6 +73,7 @@ export class AccountsService {
     await this.store.transaction(async (repos) => {
       await repos.accounts.insert(account);
       for (const key of keys) await repos.keys.insert(key);
+      await this.audit?.record(actor, { accountId: account.id, action: 'account.create', after: { name: account.name, eligible: account.eligible, provisionedKeys: keys.map((k) => k.id) } }, repos);
     });
     return { account, provisionedKeys: keys.map((k) => toKeyView(this.catalog, k, now)) };
   }
@@ -103,7 +106,9 @@ export class AccountsService {
         updatedAt: this.clock.now(),
       };
       await repos.accounts.update(after);
-      void actor;
+      // Switching to "never" destroys every revealable copy: from now on only hashes remain.
+      if (before.settings.secretReveal === 'permitted' && after.settings.secretReveal === 'never') await repos.keys.clearEncryptedSecrets(id);
+      await this.audit?.record(actor, { accountId: id, action: 'settings.update', before: before.settings, after: after.settings }, repos);
       return { before, after };
     });
   }

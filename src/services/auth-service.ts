@@ -2,7 +2,8 @@ import type { Clock } from '../domain/clock.js';
 import { newId } from '../domain/ids.js';
 import { generateKeyString, hashKeyString } from '../domain/key-strings.js';
 import { LruCache } from '../domain/lru.js';
-import { platformPrincipal, type Principal } from '../domain/principal.js';
+import { platformPrincipal, type Permission, type Principal } from '../domain/principal.js';
+import { BUILT_IN_ROLES, isBuiltInRole } from '../domain/roles.js';
 import type { Store } from '../storage/repositories.js';
 
 /** How long a resolved bearer token is trusted before storage is asked again (revocations reach every node within it). */
@@ -11,12 +12,14 @@ export const PRINCIPAL_CACHE_MS = 1000;
 /** Turns management bearer tokens into principals, and makes the platform owner token. */
 export class AuthService {
   private readonly cache: LruCache<string, Principal | null>;
+  private readonly sessionCache: LruCache<string, { principal: Principal; csrfToken: string } | null>;
 
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
   ) {
     this.cache = new LruCache(10_000, () => clock.now());
+    this.sessionCache = new LruCache(10_000, () => clock.now());
   }
 
   /**
@@ -58,11 +61,71 @@ export class AuthService {
     if (!token || token.revokedAt !== null) return null;
     if (token.expiresAt !== null && token.expiresAt <= this.clock.now()) return null;
     if (token.kind === 'platform') return platformPrincipal(token.id);
+    if (token.kind === 'service') return servicePrincipal(token.id, token.name, token.accountId);
+    if (token.kind === 'personal' && token.operatorId) return this.operatorPrincipal(token.operatorId, token.id);
     return null;
+  }
+
+  /**
+   * The operator behind a portal session cookie, and the session's CSRF token, or null when the
+   * session is unknown or expired.
+   */
+  async authenticateSession(cookie: string): Promise<{ principal: Principal; csrfToken: string } | null> {
+    const key = `session:${hashKeyString(cookie)}`;
+    const cached = this.sessionCache.get(key);
+    if (cached !== undefined) return cached;
+    const session = await this.store.repos.sessions.findByHash(hashKeyString(cookie));
+    let result: { principal: Principal; csrfToken: string } | null = null;
+    if (session && session.expiresAt > this.clock.now()) {
+      const principal = await this.operatorPrincipal(session.operatorId, session.id);
+      if (principal) result = { principal: { ...principal, sessionId: session.id }, csrfToken: session.csrfToken };
+    }
+    this.sessionCache.set(key, result, PRINCIPAL_CACHE_MS);
+    return result;
+  }
+
+  /** An operator with the permissions of their role in each account they belong to. */
+  private async operatorPrincipal(operatorId: string, credentialId: string): Promise<Principal | null> {
+    const operator = await this.store.repos.operators.find(operatorId);
+    if (!operator) return null;
+    const memberships = await this.store.repos.memberships.ofOperator(operatorId);
+    const custom = new Map((await this.store.repos.customRoles.ofAccounts(memberships.map((m) => m.accountId))).map((r) => [r.id, r.permissions]));
+    const byAccount = new Map<string, ReadonlySet<Permission>>();
+    for (const m of memberships) byAccount.set(m.accountId, new Set(isBuiltInRole(m.role) ? BUILT_IN_ROLES[m.role] : (custom.get(m.role) ?? [])));
+    const none: ReadonlySet<Permission> = new Set();
+    return {
+      kind: 'operator',
+      id: operatorId,
+      label: operator.email,
+      operatorId,
+      permissionsOn: (accountId) => byAccount.get(accountId) ?? none,
+      isPlatformOwner: false,
+      accounts: () => [...byAccount.keys()],
+      ...(credentialId.startsWith('tok_') ? {} : { sessionId: credentialId }),
+    };
   }
 
   /** Forgets cached answers, after a token was revoked or a membership changed. */
   invalidate(): void {
     this.cache.clear();
+    this.sessionCache.clear();
   }
+}
+
+const VERIFY_ONLY: ReadonlySet<Permission> = new Set(['keys.verify']);
+const NONE: ReadonlySet<Permission> = new Set();
+
+/**
+ * A gateway's service token: `keys.verify` and nothing else, on one account, or on every account
+ * when the platform owner made it.
+ */
+function servicePrincipal(tokenId: string, name: string, accountId: string | null): Principal {
+  return {
+    kind: 'service',
+    id: tokenId,
+    label: name,
+    permissionsOn: (account) => (accountId === null || account === accountId ? VERIFY_ONLY : NONE),
+    isPlatformOwner: false,
+    accounts: () => (accountId === null ? [] : [accountId]),
+  };
 }

@@ -1,5 +1,7 @@
 import type { Catalog, RoleAssignment } from '../domain/catalog.js';
 import type { Clock } from '../domain/clock.js';
+import type { Keyring } from '../domain/envelope.js';
+import { FailureThrottle } from '../domain/throttle.js';
 import type { CredentialType, Environment, KeyKind } from '../domain/environment.js';
 import { AppError, confirmationRequired, fieldError, notFound, validationError, type FieldError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
@@ -83,6 +85,8 @@ export function newKeyRecord(input: {
   now: number;
   withSecret: boolean;
   rateLimit?: RateLimitPolicy | null;
+  /** Encrypts the secret for later reveal; absent when the account never reveals secrets. */
+  seal?: ((secret: string) => string) | undefined;
 }): { record: KeyRecord; secret: string | null } {
   const secret = input.withSecret ? newSecret(input.credentialType, input.environment) : null;
   return {
@@ -106,6 +110,7 @@ export function newKeyRecord(input: {
       createdAt: input.now,
       updatedAt: input.now,
       lastUsedAt: null,
+      secretEncrypted: secret !== null && input.seal ? input.seal(secret) : null,
       createdBy: input.createdBy,
       rateLimit: input.rateLimit ?? null,
     },
@@ -118,17 +123,25 @@ const newSecret = (type: CredentialType, environment: Environment) =>
 /** Longest grace period for a previous secret after a reset: 7 days. */
 export const MAX_PREVIOUS_SECRET_VALID_FOR = 7 * 86_400;
 export const MAX_PAGE_SIZE = 200;
+/** Wrong secrets checked against one key within 15 minutes before verify-secret refuses for the rest of the window. */
+export const VERIFY_SECRET_MAX_FAILURES = 10;
 export const DEFAULT_PAGE_SIZE = 50;
 
 export class KeysService {
   private readonly listeners: KeyChangeListener[] = [];
-  private readonly secretCheckListeners: ((check: { key: KeyRecord; matches: boolean; actor: Actor }) => void | Promise<void>)[] = [];
+  /** `matches: null` means the check was refused: too many failures. */
+  private readonly secretCheckListeners: ((check: { key: KeyRecord; matches: boolean | null; actor: Actor }) => void | Promise<void>)[] = [];
+  private readonly verifyThrottle: FailureThrottle;
 
   constructor(
     private readonly store: Store,
     private readonly catalog: Catalog,
     private readonly clock: Clock,
-  ) {}
+    /** Encrypts secrets of accounts that permit revealing them. */
+    private readonly keyring?: Keyring,
+  ) {
+    this.verifyThrottle = new FailureThrottle({ maxFailures: VERIFY_SECRET_MAX_FAILURES, windowMs: 15 * 60_000, now: () => clock.now() });
+  }
 
   /** Registers a listener told of every key change after it is committed. */
   onChange(listener: KeyChangeListener): void {
@@ -177,6 +190,7 @@ export class KeysService {
       now,
       withSecret: true,
       rateLimit: input.rateLimit ?? null,
+      seal: this.sealFor(account),
     });
     await this.store.transaction(async (repos) => {
       // Lock first, count second: parallel creations in one account queue here, so the limit holds.
@@ -331,6 +345,7 @@ export class KeysService {
         clientId:
           type === 'regenerated' && before.clientId !== null ? generateKeyString('clientId', before.environment) : before.clientId,
         secretHash: hashKeyString(secret),
+        secretEncrypted: this.sealFor(account)?.(secret) ?? null,
         previousSecretHash: keepPrevious ? before.secretHash : null,
         previousSecretExpiresAt: keepPrevious ? now + previousSecretValidFor * 1000 : null,
         expiresAt: account.settings.keyLifetime === null ? before.expiresAt : now + account.settings.keyLifetime * 1000,
@@ -343,16 +358,45 @@ export class KeysService {
     return { key: this.view(result.after), secret: result.secret };
   }
 
+  /** With secretReveal "permitted", secrets are also kept envelope-encrypted so they can be revealed. */
+  private sealFor(account: Account): ((secret: string) => string) | undefined {
+    const keyring = this.keyring;
+    return account.settings.secretReveal === 'permitted' && keyring ? (secret) => keyring.encrypt(secret) : undefined;
+  }
+
+  /**
+   * The secret of a key in clear, for operators holding keys.reveal on an account whose policy
+   * permits it. Secrets made while the policy was "never" cannot be revealed: reset them.
+   */
+  async reveal(account: Account, keyId: string): Promise<{ key: KeyRecord; secret: string }> {
+    const key = await this.find(account.id, keyId);
+    if (account.settings.secretReveal !== 'permitted')
+      throw new AppError('secret_reveal_not_permitted', 403, 'Secret reveal not permitted',
+        `Account '${account.id}' never reveals secrets (secretReveal is "never"). Reset the secret to get a new one.`);
+    if (key.secretEncrypted === null || !this.keyring)
+      throw new AppError('secret_reveal_not_permitted', 409, 'No revealable secret',
+        'This secret was made before revealing was permitted (or the key has no secret yet). Reset it to get one that can be revealed.');
+    return { key, secret: this.keyring.decryptText(key.secretEncrypted) };
+  }
+
   /** Does the candidate match the key's secret (or its previous one, during its grace period)? */
   async verifySecret(accountId: string, keyId: string, candidate: string, actor: Actor): Promise<boolean> {
     const key = await this.find(accountId, keyId);
+    // Guessing is slowed per key: after VERIFY_SECRET_MAX_FAILURES misses, the key refuses checks for a while.
+    const wait = this.verifyThrottle.retryAfter(key.id);
+    if (wait > 0) {
+      for (const listener of this.secretCheckListeners) await listener({ key, matches: null, actor });
+      throw new AppError('rate_limited', 429, 'Too many failed checks', `Too many wrong secrets were checked against this key; try again in ${wait} seconds.`);
+    }
     const matches = secretMatches(key, candidate, this.clock.now());
+    if (matches) this.verifyThrottle.reset(key.id);
+    else this.verifyThrottle.fail(key.id);
     for (const listener of this.secretCheckListeners) await listener({ key, matches, actor });
     return matches;
   }
 
   /** Registers a listener told of every verify-secret check (for the audit log and throttling). */
-  onSecretCheck(listener: (check: { key: KeyRecord; matches: boolean; actor: Actor }) => void | Promise<void>): void {
+  onSecretCheck(listener: (check: { key: KeyRecord; matches: boolean | null; actor: Actor }) => void | Promise<void>): void {
     this.secretCheckListeners.push(listener);
   }
 

@@ -6,6 +6,7 @@ import type { SecretReveal } from '../domain/settings.js';
 import type { AccountsTable, ApiTokensTable, Database, KeysTable } from './schema.js';
 import type { Storage } from './database.js';
 import { ClusterEventsRepository, SigningKeysRepository } from './oauth-repositories.js';
+import { AuditRepository, CustomRolesRepository, GrantsRepository, MembershipsRepository, OperatorsRepository, SessionsRepository } from './operator-repositories.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -16,8 +17,20 @@ export class Repositories {
   readonly apiTokens: ApiTokensRepository;
   readonly signingKeys: SigningKeysRepository;
   readonly clusterEvents: ClusterEventsRepository;
+  readonly operators: OperatorsRepository;
+  readonly memberships: MembershipsRepository;
+  readonly customRoles: CustomRolesRepository;
+  readonly sessions: SessionsRepository;
+  readonly grants: GrantsRepository;
+  readonly audit: AuditRepository;
 
   constructor(db: Executor) {
+    this.operators = new OperatorsRepository(db);
+    this.memberships = new MembershipsRepository(db);
+    this.customRoles = new CustomRolesRepository(db);
+    this.sessions = new SessionsRepository(db);
+    this.grants = new GrantsRepository(db);
+    this.audit = new AuditRepository(db);
     this.accounts = new AccountsRepository(db);
     this.keys = new KeysRepository(db);
     this.apiTokens = new ApiTokensRepository(db);
@@ -128,6 +141,7 @@ const toKey = (row: Selectable<KeysTable>): KeyRecord => ({
   lastUsedAt: row.lastUsedAt,
   createdBy: row.createdBy,
   rateLimit: row.rateLimit === null || row.rateLimitWindow === null ? null : { limit: row.rateLimit, windowSeconds: row.rateLimitWindow },
+  secretEncrypted: row.secretEncrypted,
 });
 
 const fromKey = ({ rateLimit, ...k }: KeyRecord): KeysTable => ({
@@ -248,6 +262,22 @@ export class KeysRepository {
     return rows.map((r) => r.id);
   }
 
+  /** Destroys the revealable copies of an account's secrets (its policy became "never"). */
+  async clearEncryptedSecrets(accountId: string): Promise<number> {
+    const r = await this.db.updateTable('keys').set({ secretEncrypted: null }).where('accountId', '=', accountId).where('secretEncrypted', 'is not', null).executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  /** Every stored revealable secret, for re-encryption under a new key-encryption key. */
+  async encryptedSecrets(): Promise<{ id: string; secretEncrypted: string }[]> {
+    const rows = await this.db.selectFrom('keys').select(['id', 'secretEncrypted']).where('secretEncrypted', 'is not', null).execute();
+    return rows as { id: string; secretEncrypted: string }[];
+  }
+
+  async setEncryptedSecret(id: string, secretEncrypted: string): Promise<void> {
+    await this.db.updateTable('keys').set({ secretEncrypted }).where('id', '=', id).execute();
+  }
+
   /** Sets lastUsedAt of many keys at once, never moving it backwards: one statement per 1,000 keys. */
   async touchLastUsed(entries: readonly { id: string; at: number }[]): Promise<void> {
     for (let i = 0; i < entries.length; i += 1000) {
@@ -342,6 +372,23 @@ export class ApiTokensRepository {
   async findByHash(tokenHash: string): Promise<ApiTokenRecord | undefined> {
     const row = await this.db.selectFrom('apiTokens').selectAll().where('tokenHash', '=', tokenHash).executeTakeFirst();
     return row && toApiToken(row);
+  }
+
+  /** Tokens of one operator (personal) or one account (service), newest first. */
+  async list(filter: { kind: ApiTokenKind; operatorId?: string; accountId?: string | null }): Promise<ApiTokenRecord[]> {
+    let q = this.db.selectFrom('apiTokens').selectAll().where('kind', '=', filter.kind);
+    if (filter.operatorId !== undefined) q = q.where('operatorId', '=', filter.operatorId);
+    if (filter.accountId !== undefined) q = filter.accountId === null ? q.where('accountId', 'is', null) : q.where('accountId', '=', filter.accountId);
+    return (await q.orderBy('createdAt', 'desc').orderBy('id').execute()).map(toApiToken);
+  }
+
+  async find(id: string): Promise<ApiTokenRecord | undefined> {
+    const row = await this.db.selectFrom('apiTokens').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toApiToken(row);
+  }
+
+  async revoke(id: string, at: number): Promise<void> {
+    await this.db.updateTable('apiTokens').set({ revokedAt: at }).where('id', '=', id).where('revokedAt', 'is', null).execute();
   }
 
   async countOfKind(kind: ApiTokenKind): Promise<number> {

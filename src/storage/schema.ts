@@ -11,6 +11,12 @@ export interface Database {
   apiTokens: ApiTokensTable;
   signingKeys: SigningKeysTable;
   clusterEvents: ClusterEventsTable;
+  operators: OperatorsTable;
+  customRoles: CustomRolesTable;
+  memberships: MembershipsTable;
+  sessions: SessionsTable;
+  grants: GrantsTable;
+  auditLog: AuditLogTable;
 }
 
 export interface AccountsTable {
@@ -49,6 +55,8 @@ export interface KeysTable {
   updatedAt: number;
   lastUsedAt: number | null;
   createdBy: string;
+  /** The secret, envelope-encrypted, kept only while the account's secretReveal is "permitted". */
+  secretEncrypted: string | null;
   /** Requests allowed per window (null: no limit). */
   rateLimit: number | null;
   /** The rate limit window, in seconds. */
@@ -92,6 +100,67 @@ export interface ClusterEventsTable {
   /** After this the event matters to no one and may be purged. */
   expiresAt: number;
   createdAt: number;
+}
+
+export interface OperatorsTable {
+  id: string;
+  email: string;
+  name: string;
+  passwordHash: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface CustomRolesTable {
+  id: string;
+  accountId: string;
+  name: string;
+  /** JSON list of permissions. */
+  permissions: string;
+  createdAt: number;
+}
+
+export interface MembershipsTable {
+  accountId: string;
+  operatorId: string;
+  /** A built-in role name (owner, editor, viewer) or a custom role id. */
+  role: string;
+  createdAt: number;
+}
+
+export interface SessionsTable {
+  id: string;
+  tokenHash: string;
+  csrfToken: string;
+  operatorId: string;
+  expiresAt: number;
+  createdAt: number;
+}
+
+export interface GrantsTable {
+  id: string;
+  accountId: string;
+  keyId: string;
+  roles: string;
+  active: number;
+  createdAt: number;
+  updatedAt: number;
+  createdBy: string;
+}
+
+export interface AuditLogTable {
+  id: string;
+  accountId: string | null;
+  at: number;
+  action: string;
+  actorKind: string;
+  actorId: string;
+  actorLabel: string;
+  sourceIp: string | null;
+  keyId: string | null;
+  targetId: string | null;
+  before: string | null;
+  after: string | null;
 }
 
 export type Dialect = 'sqlite' | 'postgres';

@@ -289,6 +289,25 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
     },
   );
 
+  app.post<{ Params: KeyParams }>(
+    '/v1/accounts/:account/keys/:key/reveal',
+    {
+      schema: {
+        tags: ['keys'],
+        summary: 'Reveal a secret (account secretReveal "permitted" and the keys.reveal permission); audited',
+        params: keyParams,
+        response: { 200: { type: 'object', properties: { secret: { type: 'string' } } }, ...problems(401, 403, 404, 409) },
+      },
+    },
+    async (request) => {
+      const actor = await guard(auth, request, { account: request.params.account, permission: 'keys.reveal' });
+      const account = await accounts.get(request.params.account);
+      const { key, secret } = await keys.reveal(account, request.params.key);
+      await services.audit.record(actor, { accountId: account.id, action: 'key.revealed', keyId: key.id });
+      return { secret };
+    },
+  );
+
   app.get<{ Params: KeyParams }>(
     '/v1/accounts/:account/keys/:key/quickstart',
     {

@@ -18,6 +18,8 @@ export const meRoutes: FastifyPluginAsync<{ services: Services }> = async (app, 
               kind: { type: 'string', enum: ['platform', 'operator', 'service'] },
               id: { type: 'string' },
               isPlatformOwner: { type: 'boolean' },
+              email: { type: 'string' },
+              name: { type: 'string' },
               accounts: {
                 type: 'array',
                 items: {
@@ -40,7 +42,9 @@ export const meRoutes: FastifyPluginAsync<{ services: Services }> = async (app, 
       const { principal: actor } = await guard(services.auth, request, {});
       const visible = await actor.accounts();
       const accounts = await services.accounts.list(visible === 'all' ? undefined : visible);
+      const operator = actor.operatorId ? await services.operators.getOperator(actor.operatorId) : undefined;
       return {
+        ...(operator ? { email: operator.email, name: operator.name } : {}),
         kind: actor.kind,
         id: actor.id,
         isPlatformOwner: actor.isPlatformOwner,

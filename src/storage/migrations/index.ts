@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import type { Dialect } from '../schema.js';
 import { initial } from './001-initial.js';
 import { oauth } from './002-oauth.js';
+import { operators } from './003-operators.js';
 import { portal } from './004-portal.js';
 
 /**
@@ -12,6 +13,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '001-initial': initial(dialect),
     '002-oauth': oauth(dialect),
+    '003-operators': operators(dialect),
     '004-portal': portal(dialect),
   };
 }

@@ -1,0 +1,77 @@
+import type { Clock } from '../domain/clock.js';
+import { AppError } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import type { Actor } from '../domain/principal.js';
+import type { AuditEntry, AuditFilter } from '../storage/operator-repositories.js';
+import type { Repositories, Store } from '../storage/repositories.js';
+
+/** What one audit entry says; never a secret. */
+export interface AuditEvent {
+  accountId: string | null;
+  action: string;
+  keyId?: string | null;
+  targetId?: string | null;
+  before?: unknown;
+  after?: unknown;
+}
+
+/** Who did it, for an entry: an operator, a token, or an anonymous caller (a failed login). */
+export type AuditActor = Actor | { anonymous: string; sourceIp: string };
+
+/** Fields that must never reach the log, whatever object is handed in. */
+const SECRET_FIELDS = new Set(['secret', 'secretHash', 'previousSecretHash', 'secretEncrypted', 'password', 'passwordHash', 'token', 'tokenHash']);
+
+function scrub(value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (Array.isArray(value)) return value.map(scrub);
+  if (typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([k]) => !SECRET_FIELDS.has(k)).map(([k, v]) => [k, scrub(v)]));
+}
+
+/** The audit log: append and read. No interface changes or deletes an entry. */
+export class AuditService {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Appends an entry (inside `repos`' transaction when given, so the change and its trace land together). */
+  async record(actor: AuditActor, event: AuditEvent, repos: Repositories = this.store.repos): Promise<void> {
+    const who =
+      'principal' in actor
+        ? { actorKind: actor.principal.kind, actorId: actor.principal.id, actorLabel: actor.principal.label }
+        : { actorKind: 'anonymous', actorId: 'anonymous', actorLabel: actor.anonymous };
+    await repos.audit.append({
+      id: newId('aud'),
+      accountId: event.accountId,
+      at: this.clock.now(),
+      action: event.action,
+      ...who,
+      sourceIp: actor.sourceIp,
+      keyId: event.keyId ?? null,
+      targetId: event.targetId ?? null,
+      before: scrub(event.before),
+      after: scrub(event.after),
+    });
+  }
+
+  async list(accountId: string, filter: AuditFilter, limit: number, cursor?: string): Promise<{ items: AuditEntry[]; nextCursor: string | null }> {
+    let after: { at: number; id: string } | undefined;
+    if (cursor !== undefined) {
+      try {
+        const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+        if (typeof parsed.at !== 'number' || typeof parsed.id !== 'string') throw new Error();
+        after = parsed;
+      } catch {
+        throw new AppError('invalid_cursor', 400, 'Invalid cursor', 'The cursor is not one this API returned; pass nextCursor unchanged.', [{ pointer: '/querystring/cursor', detail: 'not a cursor of this listing' }]);
+      }
+    }
+    const rows = await this.store.repos.audit.list(accountId, filter, limit + 1, after);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page,
+      nextCursor: rows.length > limit && last ? Buffer.from(JSON.stringify({ at: last.at, id: last.id })).toString('base64url') : null,
+    };
+  }
+}

@@ -1,0 +1,138 @@
+import type { Catalog, RoleAssignment } from '../domain/catalog.js';
+import { scopesOfRoles } from '../domain/catalog.js';
+import type { Clock } from '../domain/clock.js';
+import { AppError, fieldError, notFound } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import type { KeyRecord } from '../domain/model.js';
+import type { Actor } from '../domain/principal.js';
+import type { GrantRecord } from '../storage/operator-repositories.js';
+import type { Store } from '../storage/repositories.js';
+import type { AuditService } from './audit-service.js';
+import { iso } from './key-view.js';
+
+/** A grant as the granting account sees it: the other account's key, never its secret. */
+export interface ExternalKeyView {
+  grantId: string;
+  active: boolean;
+  roles: RoleAssignment[];
+  grantedScopes: string[];
+  createdAt: string;
+  updatedAt: string;
+  createdBy: string;
+  key: {
+    id: string;
+    accountId: string;
+    name: string;
+    environment: string;
+    credentialType: string;
+    clientId: string | null;
+    active: boolean;
+  };
+}
+
+export type GrantChangeListener = (change: { type: 'updated' | 'deleted'; before: GrantRecord; after?: GrantRecord }) => void | Promise<void>;
+
+/**
+ * External keys: account A grants a key of account B roles in A's resources. B's key then gets
+ * tokens for A (resource = A) with the granted roles' scopes only. A switches grants off or removes
+ * them; B keeps its secret to itself.
+ */
+export class GrantsService {
+  private readonly listeners: GrantChangeListener[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly catalog: Catalog,
+    private readonly clock: Clock,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** Told of every grant switched off, changed or removed, after it is committed. */
+  onChange(listener: GrantChangeListener): void {
+    this.listeners.push(listener);
+  }
+
+  private view(grant: GrantRecord, key: KeyRecord): ExternalKeyView {
+    return {
+      grantId: grant.id,
+      active: grant.active,
+      roles: grant.roles,
+      grantedScopes: this.scopes(grant),
+      createdAt: iso(grant.createdAt)!,
+      updatedAt: iso(grant.updatedAt)!,
+      createdBy: grant.createdBy,
+      key: { id: key.id, accountId: key.accountId, name: key.name, environment: key.environment, credentialType: key.credentialType, clientId: key.clientId, active: key.active },
+    };
+  }
+
+  /** The scopes a grant gives, in catalog order. */
+  scopes(grant: GrantRecord): string[] {
+    const set = new Set(scopesOfRoles(this.catalog, grant.roles));
+    return this.catalog.allScopes.filter((s) => set.has(s));
+  }
+
+  private checkRoles(roles: RoleAssignment[]): RoleAssignment[] {
+    if (roles.length === 0) throw fieldError('/roles', 'a grant needs at least one role');
+    const errors = roles.flatMap((r, i) => (this.catalog.grants.has(r.definition) ? [] : [{ pointer: `/roles/${i}/definition`, detail: `unknown role definition '${r.definition}'` }]));
+    if (errors.length) throw new AppError('unknown_role', 400, 'Unknown role definition', 'A role names a definition that is not in the catalog (GET /v1/catalog lists them).', errors);
+    return roles.map((r) => ({ definition: r.definition, level: r.level }));
+  }
+
+  /** `key` is the other account's key id or client id. */
+  async create(accountId: string, input: { key: string; roles: RoleAssignment[] }, actor: Actor): Promise<ExternalKeyView> {
+    const roles = this.checkRoles(input.roles);
+    const key = (await this.store.repos.keys.findById(input.key)) ?? (await this.store.repos.keys.findByClientId(input.key));
+    if (!key) throw new AppError('not_found', 404, 'Not found', `No key '${input.key}' exists (give the key id or client id the other account shared).`, [{ pointer: '/key', detail: 'unknown key' }]);
+    if (key.accountId === accountId) throw fieldError('/key', 'is a key of this account: give it roles directly instead of a grant');
+    const now = this.clock.now();
+    const grant: GrantRecord = { id: newId('grant'), accountId, keyId: key.id, roles, active: true, createdAt: now, updatedAt: now, createdBy: actor.principal.id };
+    await this.store.transaction(async (repos) => {
+      if (await repos.grants.findFor(accountId, key.id))
+        throw new AppError('conflict', 409, 'Already granted', 'This key already has a grant in this account; change that grant instead.', [{ pointer: '/key', detail: 'already granted' }]);
+      await repos.grants.insert(grant);
+      await this.audit.record(actor, { accountId, action: 'grant.create', keyId: key.id, targetId: grant.id, after: { roles, active: true, keyAccount: key.accountId } }, repos);
+    });
+    return this.view(grant, key);
+  }
+
+  async list(accountId: string): Promise<ExternalKeyView[]> {
+    const grants = await this.store.repos.grants.ofAccount(accountId);
+    const out: ExternalKeyView[] = [];
+    for (const g of grants) {
+      const key = await this.store.repos.keys.findById(g.keyId);
+      if (key) out.push(this.view(g, key));
+    }
+    return out;
+  }
+
+  async update(accountId: string, grantId: string, input: { active?: boolean; roles?: RoleAssignment[] }, actor: Actor): Promise<ExternalKeyView> {
+    const roles = input.roles === undefined ? undefined : this.checkRoles(input.roles);
+    const { before, after, key } = await this.store.transaction(async (repos) => {
+      const before = await repos.grants.find(accountId, grantId);
+      if (!before) throw notFound('Grant', grantId);
+      const after: GrantRecord = { ...before, active: input.active ?? before.active, roles: roles ?? before.roles, updatedAt: this.clock.now() };
+      await repos.grants.update(after);
+      await this.audit.record(actor, { accountId, action: 'grant.update', keyId: before.keyId, targetId: grantId, before: { active: before.active, roles: before.roles }, after: { active: after.active, roles: after.roles } }, repos);
+      return { before, after, key: (await repos.keys.findById(before.keyId))! };
+    });
+    for (const l of this.listeners) await l({ type: 'updated', before, after });
+    return this.view(after, key);
+  }
+
+  async delete(accountId: string, grantId: string, actor: Actor): Promise<void> {
+    const before = await this.store.transaction(async (repos) => {
+      const before = await repos.grants.find(accountId, grantId);
+      if (!before) throw notFound('Grant', grantId);
+      await repos.grants.delete(accountId, grantId);
+      await this.audit.record(actor, { accountId, action: 'grant.delete', keyId: before.keyId, targetId: grantId, before: { active: before.active, roles: before.roles } }, repos);
+      return before;
+    });
+    for (const l of this.listeners) await l({ type: 'deleted', before });
+  }
+
+  /** The active grant of `keyId` in `accountId`, for the token endpoint and verification; undefined when none. */
+  async activeGrant(accountId: string, keyId: string): Promise<GrantRecord | undefined> {
+    const grant = await this.store.repos.grants.findFor(accountId, keyId);
+    return grant?.active ? grant : undefined;
+  }
+}
