@@ -15,8 +15,10 @@ import { iso } from './key-view.js';
 
 /** How long a portal session lasts. */
 export const SESSION_TTL_MS = 12 * 3600 * 1000;
-/** Failed logins allowed per e-mail and per source address in a window, before a lock-out. */
+/** Failed logins allowed per e-mail in a window, before a lock-out. */
 export const LOGIN_MAX_FAILURES = 5;
+/** Failed logins allowed per source address in a window (an office behind one address has many people). */
+export const LOGIN_MAX_FAILURES_PER_ADDRESS = 50;
 export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
 
 export interface OperatorView {
@@ -57,6 +59,7 @@ const tokenView = (t: ApiTokenRecord): TokenView => ({
 /** Operators, their memberships and roles, sign-in, personal and service tokens. */
 export class OperatorsService {
   private readonly loginThrottle: FailureThrottle;
+  private readonly addressThrottle: FailureThrottle;
 
   constructor(
     private readonly store: Store,
@@ -65,6 +68,7 @@ export class OperatorsService {
     private readonly auth: AuthService,
   ) {
     this.loginThrottle = new FailureThrottle({ maxFailures: LOGIN_MAX_FAILURES, windowMs: LOGIN_WINDOW_MS, now: () => clock.now() });
+    this.addressThrottle = new FailureThrottle({ maxFailures: LOGIN_MAX_FAILURES_PER_ADDRESS, windowMs: LOGIN_WINDOW_MS, now: () => clock.now() });
   }
 
   private async newOperator(input: { email: string; name?: string; password?: string }): Promise<OperatorRecord> {
@@ -98,8 +102,8 @@ export class OperatorsService {
    * past the limit the answer is 429 until the window ends, and every failure and lock-out is audited.
    */
   async login(email: string, password: string, sourceIp: string): Promise<{ cookie: string; csrfToken: string; operator: OperatorView; expiresAt: number }> {
-    const subjects = [`email:${email.trim().toLowerCase()}`, `ip:${sourceIp}`];
-    const wait = Math.max(...subjects.map((s) => this.loginThrottle.retryAfter(s)));
+    const subject = email.trim().toLowerCase();
+    const wait = Math.max(this.loginThrottle.retryAfter(subject), this.addressThrottle.retryAfter(sourceIp));
     const anonymous = { anonymous: email.trim().toLowerCase(), sourceIp };
     const operator = await this.store.repos.operators.findByEmail(email);
     const accounts = operator ? (await this.store.repos.memberships.ofOperator(operator.id)).map((m) => m.accountId) : [];
@@ -111,11 +115,12 @@ export class OperatorsService {
       throw new AppError('rate_limited', 429, 'Too many failed sign-ins', `Too many failed sign-ins; try again in ${wait} seconds.`);
     }
     if (!(await verifyPassword(password, operator?.passwordHash ?? null)) || !operator) {
-      for (const s of subjects) this.loginThrottle.fail(s);
+      this.loginThrottle.fail(subject);
+      this.addressThrottle.fail(sourceIp);
       await auditAll('login.failed');
       throw new AppError('unauthenticated', 401, 'Sign-in failed', 'The e-mail or password is wrong.');
     }
-    this.loginThrottle.reset(subjects[0]!);
+    this.loginThrottle.reset(subject);
     const cookie = randomBytes(32).toString('base64url');
     const csrfToken = randomBytes(24).toString('base64url');
     const now = this.clock.now();
