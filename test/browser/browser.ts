@@ -95,5 +95,29 @@ export async function screenshot(page: Page, name: string, options: { fullPage?:
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: options.fullPage ?? false, animations: 'disabled' });
 }
 
+/**
+ * Controls a screen reader could not name: every visible button, link, field and menu item needs
+ * a label (text, <label>, aria-label or aria-labelledby). Returns a short description of each
+ * offender; the tests expect none.
+ */
+export function unlabelledControls(page: Page): Promise<string[]> {
+  // Sent as text: the TypeScript loader would otherwise add helpers the page does not have.
+  return page.evaluate(`(() => {
+    const scope = document.querySelector('dialog[open]') ?? document.body;
+    const named = (el) => {
+      if (el.getAttribute('aria-label')?.trim()) return true;
+      const by = el.getAttribute('aria-labelledby');
+      if (by && by.split(/\\s+/).some((id) => document.getElementById(id)?.textContent?.trim())) return true;
+      if (el.labels && [...el.labels].some((l) => l.textContent?.trim())) return true;
+      if (el.matches('button, a, [role="tab"], [role="menuitem"]') && el.textContent?.trim()) return true;
+      return !!el.getAttribute('title')?.trim();
+    };
+    return [...scope.querySelectorAll('button, a[href], input:not([type="hidden"]), select, textarea, [role="tab"], [role="menuitem"], [role="switch"]')]
+      .filter((el) => el.offsetParent !== null || el.closest('.segment, .env-option'))
+      .filter((el) => !named(el))
+      .map((el) => el.outerHTML.slice(0, 120));
+  })()`);
+}
+
 /** What the clipboard holds now (what the last copy button copied). */
 export const clipboard = (page: Page) => page.evaluate(() => navigator.clipboard.readText());

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Locator, Page } from 'playwright-core';
 import { createAccount, TEST_TOKEN, startTestKeyport, type TestKeyport } from '../helpers/keyport.js';
-import { chromiumMissing, clipboard, ensurePortalBuilt, launch, screenshot, type Browser } from './browser.js';
+import { chromiumMissing, clipboard, ensurePortalBuilt, launch, screenshot, unlabelledControls, type Browser } from './browser.js';
 
 /**
  * The whole life of a key as a person lives it in the portal, in a real Chromium against a real
@@ -45,6 +45,7 @@ describe('portal: the life of a key in a browser', { skip: skip ?? false }, () =
     await page.goto(`${kp.url}/`);
     await page.getByRole('heading', { name: 'Sign in to Keyport' }).waitFor();
     await screenshot(page, '01-sign-in');
+    assert.deepEqual(await unlabelledControls(page), []);
 
     const token = page.getByRole('textbox', { name: 'Platform or API token' });
     await token.fill('kpat_not-a-real-token-0123456789');
@@ -104,6 +105,7 @@ describe('portal: the life of a key in a browser', { skip: skip ?? false }, () =
     await d.getByRole('heading', { name: 'New REST key' }).waitFor();
     assert.equal(await page.evaluate(() => (document.activeElement as HTMLInputElement).name), 'name', 'focus starts in the first field');
     await screenshot(page, '05-create-dialog');
+    assert.deepEqual(await unlabelledControls(page), [], 'every control of the create dialog is labelled');
     await d.getByRole('button', { name: 'Create REST key' }).click();
     const name = d.getByRole('textbox', { name: 'Name' });
     assert.match(await fieldOf(name).locator('.field-error').innerText(), /Give the key a name/);
@@ -248,6 +250,7 @@ describe('portal: the life of a key in a browser', { skip: skip ?? false }, () =
     await d.getByRole('button', { name: 'Show client ID' }).click();
     assert.match(await shown.innerText(), /^kpid_test_[0-9A-Za-z]+$/);
     await screenshot(page, '10-key-details');
+    assert.deepEqual(await unlabelledControls(page), []);
     await d.getByRole('textbox', { name: 'Name' }).fill('ERP sync (orders)');
     await d.getByRole('switch', { name: /Active/ }).uncheck();
     await d.getByRole('button', { name: 'Save changes' }).click();
@@ -336,6 +339,7 @@ describe('portal: the life of a key in a browser', { skip: skip ?? false }, () =
     assert.deepEqual(await rowNames(page), ['Marketing site', 'POS terminal 1', 'POS terminal 2', 'POS terminal 3', 'Warehouse feed']);
     assert.equal(await page.locator('th[aria-sort="ascending"]').innerText(), 'Name');
     await screenshot(page, '13-filtered-and-sorted');
+    assert.deepEqual(await unlabelledControls(page), [], 'every control of the keys view is labelled');
 
     // Pages of 10: the cursor joins the filters in the URL; a reload keeps all of it.
     await page.getByRole('combobox', { name: 'Rows per page' }).selectOption('10');
@@ -377,6 +381,7 @@ describe('portal: the life of a key in a browser', { skip: skip ?? false }, () =
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByRole('heading', { name: 'Settings' }).waitFor();
     await screenshot(page, '15-settings', { fullPage: true });
+    assert.deepEqual(await unlabelledControls(page), []);
     const limit = page.getByRole('spinbutton', { name: 'Keys per environment' });
     await limit.fill('0');
     await page.getByRole('button', { name: 'Save settings' }).click();
