@@ -18,7 +18,7 @@ export class ApiClient {
 
   async request<T = any>(method: string, path: string, body?: unknown): Promise<T> {
     if (!this.options.token)
-      throw new CliError('No token: pass --token or set KEYPORT_TOKEN (the platform owner token, or a personal API token).', 2);
+      throw new CliError('No token: run keyport login, pass --token or set KEYPORT_TOKEN (the platform owner token, or a personal API token).', 2);
     let res: Response;
     try {
       res = await fetch(new URL(path, this.options.url), {

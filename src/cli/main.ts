@@ -3,6 +3,8 @@ import { accountsCommand } from './accounts.js';
 import { ApiClient, CliError } from './client.js';
 import { keysCommand } from './keys.js';
 import { signingKeysCommand } from './signing-keys.js';
+import { savedToken } from './credentials.js';
+import { auditCommand, encryptionCommand, loginCommands } from './operators.js';
 
 /**
  * The keyport command. Every command but `serve` is a thin client of the REST API: it needs the
@@ -12,7 +14,7 @@ export function buildCli(): Command {
   const program = new Command('keyport')
     .description('Keyport: API key management. Talks to a Keyport server over its REST API.')
     .option('--url <url>', 'the Keyport server', process.env.KEYPORT_URL ?? 'http://127.0.0.1:8080')
-    .option('--token <token>', 'a management token (default: KEYPORT_TOKEN)')
+    .option('--token <token>', 'a management token (default: KEYPORT_TOKEN, then the token saved by keyport login)')
     .option('--json', 'print JSON for scripts instead of tables')
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ outputError: (text, write) => write(text) });
@@ -25,7 +27,8 @@ export function buildCli(): Command {
     } catch {
       throw new CliError(`--url / KEYPORT_URL '${opts.url}' is not a URL, e.g. http://127.0.0.1:8080`, 2);
     }
-    return { client: new ApiClient({ url: url.toString(), token: opts.token ?? process.env.KEYPORT_TOKEN }), json: Boolean(opts.json) };
+    const token = opts.token ?? process.env.KEYPORT_TOKEN ?? savedToken(url.toString());
+    return { client: new ApiClient({ url: url.toString(), token }), json: Boolean(opts.json), url: url.toString() };
   };
 
   program
@@ -38,6 +41,9 @@ export function buildCli(): Command {
   program.addCommand(accountsCommand(globals));
   program.addCommand(keysCommand(globals));
   program.addCommand(signingKeysCommand(globals));
+  for (const command of loginCommands(globals)) program.addCommand(command);
+  program.addCommand(auditCommand(globals));
+  program.addCommand(encryptionCommand());
   return program;
 }
 

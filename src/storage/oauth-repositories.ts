@@ -36,6 +36,11 @@ export class SigningKeysRepository {
   }
 
   /** Removes keys that no token can still need. */
+  /** Replaces the stored (encrypted) private key of one signing key: used when re-encrypting. */
+  async setPrivateKey(id: string, privateKey: string): Promise<void> {
+    await this.db.updateTable('signingKeys').set({ privateKey }).where('id', '=', id).execute();
+  }
+
   async deleteMany(ids: readonly string[]): Promise<void> {
     if (ids.length) await this.db.deleteFrom('signingKeys').where('id', 'in', ids).execute();
   }
