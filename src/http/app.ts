@@ -60,6 +60,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     (httpPart === 'body' ? ajv.body : ajv.text).compile(schema as object) as never,
   );
   for (const schema of sharedSchemas) app.addSchema(schema);
+  // JSON only: a text/plain body is refused with 415 rather than parsed into a string.
+  app.removeContentTypeParser('text/plain');
   installProblemHandlers(app);
   await registerDocs(app);
 

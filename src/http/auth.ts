@@ -66,7 +66,7 @@ export async function guard(
     throw new AppError('forbidden', 403, 'Forbidden', 'Only the platform owner may do this.');
   if (need.account !== undefined && need.permission) {
     const held = principal.permissionsOn(need.account);
-    if (held.size === 0) throw notFound('Account', need.account);
+    if (held.size === 0 || !(await auth.accountExists(need.account))) throw notFound('Account', need.account);
     if (!held.has(need.permission))
       throw new AppError('forbidden', 403, 'Permission missing', `This needs the '${need.permission}' permission on account '${need.account}'.`, [
         { pointer: '', detail: `missing permission ${need.permission}` },

@@ -12,6 +12,7 @@ export const PRINCIPAL_CACHE_MS = 1000;
 /** Turns management bearer tokens into principals, and makes the platform owner token. */
 export class AuthService {
   private readonly cache: LruCache<string, Principal | null>;
+  private readonly knownAccounts = new LruCache<string, true>(100_000);
   private readonly sessionCache: LruCache<string, { principal: Principal; csrfToken: string } | null>;
 
   constructor(
@@ -103,6 +104,17 @@ export class AuthService {
       accounts: () => [...byAccount.keys()],
       ...(credentialId.startsWith('tok_') ? {} : { sessionId: credentialId }),
     };
+  }
+
+  /**
+   * Does the account exist? Accounts are never deleted, so a yes is remembered; a no is asked again.
+   * Lets callers that hold permissions on every account (the platform owner) get a 404 for unknown ids.
+   */
+  async accountExists(id: string): Promise<boolean> {
+    if (this.knownAccounts.get(id)) return true;
+    const exists = (await this.store.repos.accounts.find(id)) !== undefined;
+    if (exists) this.knownAccounts.set(id, true);
+    return exists;
   }
 
   /** Forgets cached answers, after a token was revoked or a membership changed. */
