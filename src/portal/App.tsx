@@ -31,6 +31,22 @@ function Root() {
   const [expired, setExpired] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
   const [catalog, setCatalog] = useState<Catalog | null>(null);
+  // An operator's session cookie outlives the tab: a new tab picks it up instead of asking again.
+  const [probing, setProbing] = useState(session === null);
+  useEffect(() => {
+    if (!probing) return;
+    createClient(null)
+      .get<{ csrfToken: string }>('/v1/session')
+      .then(
+        ({ csrfToken }) => {
+          const restored: Session = { mode: 'cookie', csrfToken };
+          saveSession(restored);
+          setSession(restored);
+        },
+        () => {},
+      )
+      .finally(() => setProbing(false));
+  }, [probing]);
 
   const api = useMemo(() => createClient(session, () => setExpired(true)), [session]);
 
@@ -71,6 +87,12 @@ function Root() {
       .catch(() => setCatalog(null));
   }, []);
 
+  if (!session && probing)
+    return (
+      <main className="page-center" id="main">
+        <Spinner label="Loading" />
+      </main>
+    );
   if (!session)
     return (
       <SignIn

@@ -89,6 +89,12 @@ export async function launch(origin: string, viewport = { width: 1280, height: 8
   };
 }
 
+/** Empties the screenshot folder, so it shows this run only. */
+export function clearScreenshots(): void {
+  rmSync(SCREENSHOTS, { recursive: true, force: true });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+}
+
 /** Saves a full-window screenshot of the current screen as `<name>.png`. */
 export async function screenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Locator, Page } from 'playwright-core';
 import { createAccount, TEST_TOKEN, startTestKeyport, type TestKeyport } from '../helpers/keyport.js';
-import { chromiumMissing, clipboard, ensurePortalBuilt, launch, screenshot, unlabelledControls, type Browser } from './browser.js';
+import { chromiumMissing, clearScreenshots, clipboard, ensurePortalBuilt, launch, screenshot, unlabelledControls, type Browser } from './browser.js';
 
 /**
  * The whole life of a key as a person lives it in the portal, in a real Chromium against a real
@@ -32,6 +32,7 @@ describe('portal: the life of a key in a browser', { skip: skip ?? false }, () =
 
   before(async () => {
     ensurePortalBuilt();
+    clearScreenshots();
     kp = await startTestKeyport('sqlite');
     browser = await launch(kp.url);
     page = browser.page;
@@ -406,6 +407,23 @@ describe('portal: the life of a key in a browser', { skip: skip ?? false }, () =
     await kp.api('PATCH', `/v1/accounts/${accountId}/settings`, { keyLimitPerEnvironment: 25 });
   });
 
+  test('secret reveal: once the account permits it, the eye shows the secret to a permitted operator', async () => {
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('radio', { name: /Revealed by permitted operators/ }).check();
+    const saved = page.waitForResponse((r) => r.url().endsWith('/settings') && r.request().method() === 'PATCH');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    assert.equal((await saved).status(), 200);
+    const { body } = await kp.api('POST', `/v1/accounts/${accountId}/keys`, { name: 'Revealable', environment: 'sandbox', kind: 'storefront', credentialType: 'client_secret' });
+    await page.getByRole('link', { name: 'API keys' }).click();
+    await row(page, 'Revealable').getByRole('button', { name: 'Revealable', exact: true }).click();
+    const d = dialog(page);
+    await d.getByRole('button', { name: 'Show client secret' }).click();
+    await d.getByText(body.secret).waitFor();
+    await screenshot(page, '17-secret-revealed');
+    await page.keyboard.press('Escape');
+    await kp.api('PATCH', `/v1/accounts/${accountId}/settings`, { secretReveal: 'never' });
+  });
+
   test('production is unmistakable: the switch is always in view and the page turns red', async () => {
     await kp.api('POST', `/v1/accounts/${accountId}/keys`, { name: 'Live checkout', environment: 'production', kind: 'storefront', credentialType: 'client_secret' });
     await page.getByRole('radio', { name: 'Production' }).check();
@@ -413,7 +431,7 @@ describe('portal: the life of a key in a browser', { skip: skip ?? false }, () =
     await row(page, 'Live checkout').waitFor();
     assert.match(await page.getByRole('note', { name: 'Environment' }).innerText(), /Production\. You are working with live keys/);
     assert.deepEqual(await rowNames(page), ['Live checkout'], 'only production keys');
-    await screenshot(page, '17-production');
+    await screenshot(page, '18-production');
     await page.getByRole('radio', { name: 'Sandbox' }).check();
     await page.waitForURL(/env=sandbox/);
   });
@@ -462,25 +480,12 @@ describe('portal: the life of a key in a browser', { skip: skip ?? false }, () =
     await row(page, 'Accounting').waitFor();
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 375), 'nothing wider than the screen');
     assert.ok(await page.getByRole('radio', { name: 'Production' }).isVisible(), 'the environment switch stays in view');
-    await screenshot(page, '18-phone-keys');
+    await screenshot(page, '19-phone-keys');
     await page.getByRole('button', { name: 'New REST key' }).click();
     await dialog(page).waitFor();
-    await screenshot(page, '19-phone-create-dialog');
+    await screenshot(page, '20-phone-create-dialog');
     await page.keyboard.press('Escape');
     await page.setViewportSize({ width: 1280, height: 860 });
-  });
-
-  test('audit log, operators and external keys pages, shown by permission', async () => {
-    for (const [link, file, heading] of [
-      ['Audit log', '20-audit-log', 'Audit log'],
-      ['Operators', '21-operators', 'Operators'],
-      ['External keys', '22-external-keys', 'External keys'],
-    ] as const) {
-      await page.getByRole('link', { name: link }).click();
-      await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
-      await page.locator('.spinner').waitFor({ state: 'detached' });
-      await screenshot(page, file);
-    }
   });
 
   test('a session that ends mid-work: the refusal is explained, the dialog keeps what was typed, signing in again returns to the page', async () => {
@@ -504,7 +509,7 @@ describe('portal: the life of a key in a browser', { skip: skip ?? false }, () =
     await d.getByRole('button', { name: 'Create REST key' }).click();
     await d.getByText(/You are signed out/).waitFor();
     assert.equal(await d.getByRole('textbox', { name: 'Name' }).inputValue(), 'Typed before the session ended');
-    await screenshot(page, '23-session-ended');
+    await screenshot(page, '21-session-ended');
     await page.unroute(refuse);
     await page.keyboard.press('Escape');
     await page.getByRole('button', { name: 'Sign in again' }).click();
@@ -514,11 +519,104 @@ describe('portal: the life of a key in a browser', { skip: skip ?? false }, () =
     assert.equal(page.url(), keysUrl, 'back where the work stopped');
   });
 
-  test('sign out ends the session', async () => {
+  test('operators: an owner adds a viewer with an initial password', async () => {
+    await page.getByRole('link', { name: 'Operators' }).click();
+    await page.getByRole('heading', { name: 'Operators', level: 1 }).waitFor();
+    await page.getByRole('textbox', { name: 'E-mail address' }).fill('vera@example.com');
+    await page.getByRole('textbox', { name: /^Name/ }).fill('Vera Viewer');
+    await page.getByRole('button', { name: 'Add operator' }).click();
+    // A new e-mail needs an initial password: the server says so next to that field.
+    const password = page.getByLabel(/Initial password/);
+    await fieldOf(password).locator('.field-error').waitFor();
+    assert.match(await fieldOf(password).locator('.field-error').innerText(), /initial password/);
+    await password.fill('correct horse battery staple');
+    await page.getByRole('combobox', { name: 'Role' }).selectOption('viewer');
+    await page.getByRole('button', { name: 'Add operator' }).click();
+    await page.getByRole('cell', { name: 'vera@example.com' }).waitFor();
+    await screenshot(page, '22-operators');
+  });
+
+  test('external keys: give a key of another account access, switch it off, remove it', async () => {
+    const partner = await createAccount(kp.api, { name: 'Partner shop' });
+    const { body } = await kp.api('POST', `/v1/accounts/${partner}/keys`, { name: 'Partner ERP', environment: 'sandbox', kind: 'custom', credentialType: 'client_secret', scopes: ['order.read'] });
+    await page.getByRole('link', { name: 'External keys' }).click();
+    await page.getByRole('heading', { name: 'No external keys' }).waitFor();
+    await page.getByRole('button', { name: 'Give a key access' }).click();
+    const d = dialog(page);
+    await d.getByRole('textbox', { name: 'Client ID or key ID' }).fill('kpid_test_doesnotexist');
+    await d.getByRole('button', { name: 'Give access' }).click();
+    await d.locator('.field-error, .banner-error').first().waitFor();
+    await d.getByRole('textbox', { name: 'Client ID or key ID' }).fill(body.key.clientId);
+    await d.getByRole('combobox', { name: 'Role definition' }).selectOption({ label: 'Order Data' });
+    await d.getByRole('button', { name: 'Give access' }).click();
+    await page.getByRole('cell', { name: /^Partner ERP/ }).waitFor();
+    await page.getByRole('switch', { name: 'On' }).uncheck();
+    await page.getByText('Access of “Partner ERP” switched off.').waitFor();
+    await screenshot(page, '23-external-keys');
+    await page.getByRole('button', { name: 'Remove' }).click();
+    assert.match(await dialog(page).innerText(), /irrevocable/);
+    await dialog(page).getByRole('button', { name: 'Remove access' }).click();
+    await page.getByRole('heading', { name: 'No external keys' }).waitFor();
+  });
+
+  test('audit log: every change is there, with who and what changed, never a secret', async () => {
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.getByRole('heading', { name: 'Audit log', level: 1 }).waitFor();
+    await page.locator('.audit-table').waitFor();
+    const text = await page.locator('.audit-table').innerText();
+    for (const action of ['grant.delete', 'grant.create', 'member.add', 'key.revealed', 'settings.update', 'key.created']) assert.ok(text.includes(action), `${action} is logged`);
+    assert.equal(text.includes(secret), false, 'no secret in the audit log');
+    await screenshot(page, '24-audit-log');
+    await page.getByRole('textbox', { name: 'Action' }).fill('key.revealed');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/action=key\.revealed/);
+    await page.waitForFunction(() => document.querySelectorAll('.audit-table tbody tr').length === 1);
+  });
+
+  test('sign out, then an operator signs in with e-mail and password and sees only what a viewer may do', async () => {
     await page.getByRole('button', { name: 'Signed in as Platform owner' }).click();
     await page.getByRole('menuitem', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in to Keyport' }).waitFor();
     assert.equal(await page.evaluate(() => sessionStorage.getItem('keyport.session')), null);
+
+    await page.getByRole('tab', { name: 'E-mail and password' }).click();
+    await page.getByRole('textbox', { name: 'E-mail address' }).fill('vera@example.com');
+    await page.getByRole('textbox', { name: 'Password' }).fill('correct horse battery staple');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    // Back on the page where the owner signed out: the audit log, which a viewer may read too.
+    await page.getByRole('heading', { name: 'Audit log', level: 1 }).waitFor();
+    await page.getByRole('link', { name: 'API keys' }).click();
+    await row(page, 'Accounting').waitFor();
+    const stored = await page.evaluate(() => sessionStorage.getItem('keyport.session'));
+    assert.match(stored!, /"mode":"cookie"/);
+    assert.equal(stored!.includes('correct horse'), false);
+
+    // A viewer: no create button, no selection, no settings or operators page, read-only actions.
+    assert.equal(await page.getByRole('button', { name: 'New REST key' }).count(), 0);
+    assert.equal(await page.getByRole('checkbox', { name: /^Select / }).count(), 0);
+    const nav = await page.getByRole('navigation', { name: 'Account pages' }).innerText();
+    assert.match(nav, /API keys/);
+    assert.doesNotMatch(nav, /Settings|Operators/);
+    await row(page, 'Accounting').getByRole('button', { name: 'Actions for Accounting' }).click();
+    const items = await page.getByRole('menuitem').allInnerTexts();
+    assert.deepEqual(items, ['View details', 'Quick start', 'Verify a secret']);
+    await page.keyboard.press('Escape');
+    await screenshot(page, '25-viewer');
+    await page.goto(`${kp.url}/accounts/${accountId}/settings?env=sandbox`);
+    await page.getByRole('heading', { name: 'You cannot open this page' }).waitFor();
+
+    // The session cookie outlives the tab: a new tab is signed in without asking again.
+    const other = await browser.context.newPage();
+    await other.goto(`${kp.url}/accounts/${accountId}/keys?env=sandbox`);
+    await row(other, 'Accounting').waitFor();
+    await other.close();
+
+    await page.goto(`${kp.url}/`);
+    await page.getByRole('button', { name: 'Signed in as Vera Viewer' }).click();
+    await page.getByRole('menuitem', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to Keyport' }).waitFor();
+    const after = await fetch(`${kp.url}/v1/me`, { headers: { cookie: (await browser.context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ') } });
+    assert.equal(after.status, 401, 'the session is gone on the server too');
   });
 
   test('no script error and no blocked resource (CSP) on any screen', () => {

@@ -2,9 +2,12 @@ import { useCallback, useEffect, useState } from 'react';
 import { ApiError, accountPath, describeError } from '../lib/api';
 import { useApp } from '../lib/app-context';
 import { ENVIRONMENT_LABEL } from '../lib/format';
-import type { ExternalKey } from '../lib/types';
-import { Badge, ErrorBanner, NotAvailable, SecretValue, Spinner, Switch } from '../components/ui';
+import type { ExternalKey, Role } from '../lib/types';
+import { Dialog } from '../components/Dialog';
+import { Icon } from '../components/Icons';
+import { Badge, ErrorBanner, Field, NotAvailable, SecretValue, Spinner, Switch } from '../components/ui';
 import { ConfirmDialog, useToast } from '../components/widgets';
+import { RolesBuilder } from '../keys/access';
 
 /** An endpoint the server does not have yet answers the generic "There is no GET ... endpoint" 404. */
 export const isMissingEndpoint = (err: unknown) => err instanceof ApiError && err.status === 404 && err.code === 'not_found' && /^There is no /.test(err.detail);
@@ -19,6 +22,7 @@ export function ExternalKeysPage() {
   const [items, setItems] = useState<ExternalKey[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [removing, setRemoving] = useState<ExternalKey | null>(null);
+  const [granting, setGranting] = useState(false);
   const path = `${accountPath(account!.id)}`;
 
   const load = useCallback(() => {
@@ -33,12 +37,15 @@ export function ExternalKeysPage() {
   useEffect(load, [load]);
 
   const setActive = async (grant: ExternalKey, active: boolean) => {
+    // The switch moves at once; it moves back if the server refuses.
+    setItems((list) => list?.map((g) => (g.grantId === grant.grantId ? { ...g, active } : g)) ?? null);
     try {
       await api.patch(`${path}/grants/${encodeURIComponent(grant.grantId)}`, { active });
       toast(`Access of “${grant.key.name}” ${active ? 'switched on' : 'switched off'}.`);
       load();
     } catch (err) {
       toast(`Nothing changed: ${describeError(err)}`, 'error');
+      load();
     }
   };
 
@@ -51,6 +58,12 @@ export function ExternalKeysPage() {
           <h1>External keys</h1>
           <p className="muted">Keys of other accounts that you have given access to {account!.name}. You control their access here; their owners keep the secrets.</p>
         </div>
+        {can('keys.edit') && !isMissingEndpoint(error) && (
+          <button type="button" className="button button-primary" onClick={() => setGranting(true)}>
+            <Icon name="plus" size={16} />
+            <span>Give a key access</span>
+          </button>
+        )}
       </div>
       {isMissingEndpoint(error) ? (
         <NotAvailable what="External keys" />
@@ -106,6 +119,16 @@ export function ExternalKeysPage() {
           </table>
         </div>
       )}
+      {granting && (
+        <GrantDialog
+          onClose={() => setGranting(false)}
+          onDone={(grant) => {
+            toast(`“${grant.key.name}” now has access to ${account!.name}.`);
+            setGranting(false);
+            load();
+          }}
+        />
+      )}
       {removing && (
         <ConfirmDialog
           title={`Remove the access of “${removing.key.name}”?`}
@@ -125,5 +148,56 @@ export function ExternalKeysPage() {
         </ConfirmDialog>
       )}
     </div>
+  );
+}
+
+/** Grant a key of another account roles in this account's resources. */
+function GrantDialog({ onClose, onDone }: { onClose: () => void; onDone: (grant: ExternalKey) => void }) {
+  const { api, account, catalog } = useApp();
+  const [key, setKey] = useState('');
+  const [roles, setRoles] = useState<Role[]>(catalog?.roleDefinitions[0] ? [{ definition: catalog.roleDefinitions[0].id, level: 'viewer' }] : []);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [keyError, setKeyError] = useState<string | undefined>();
+  const problem = error instanceof ApiError ? error : null;
+
+  const submit = async () => {
+    setError(null);
+    if (!key.trim()) return setKeyError('Paste the client ID or key ID the other account gave you.');
+    setKeyError(undefined);
+    setBusy(true);
+    try {
+      onDone(await api.post<ExternalKey>(`${accountPath(account!.id)}/grants`, { key: key.trim(), roles }));
+    } catch (err) {
+      setError(err);
+      if (err instanceof ApiError) setKeyError(err.forField('/key'));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Dialog
+      title="Give a key of another account access"
+      description={`The key keeps belonging to its account; it gets the roles you pick in ${account!.name}.`}
+      onClose={onClose}
+      onSubmit={submit}
+      busy={busy}
+      footer={
+        <>
+          <button type="button" className="button button-secondary" onClick={onClose} disabled={busy}>
+            Cancel
+          </button>
+          <button type="submit" className="button button-primary" disabled={busy || roles.length === 0}>
+            {busy ? 'Granting…' : 'Give access'}
+          </button>
+        </>
+      }
+    >
+      <ErrorBanner error={problem && problem.fieldProblems.length && problem.unclaimed(['/key', '/roles']).length === 0 ? null : error} />
+      <Field label="Client ID or key ID" required error={keyError} hint="Ask the other account for it: the client ID of a REST key, or the key ID.">
+        {(props) => <input {...props} value={key} onChange={(e) => setKey(e.target.value)} spellCheck={false} autoComplete="off" />}
+      </Field>
+      {catalog && <RolesBuilder catalog={catalog} value={roles} onChange={setRoles} errorFor={(i) => (i < 0 ? problem?.fieldProblems.filter((p) => p.pointer === '/roles').map((p) => p.detail).join('; ') || undefined : problem?.forField(`/roles/${i}`))} />}
+    </Dialog>
   );
 }
