@@ -17,11 +17,7 @@ import { KeysPage } from './keys/KeysPage';
 const PAGES = ['keys', 'external-keys', 'settings', 'audit', 'operators'] as const;
 
 export function App() {
-  return (
-    <ToastProvider>
-      <Root />
-    </ToastProvider>
-  );
+  return <Root />;
 }
 
 function Root() {
@@ -117,7 +113,12 @@ function Root() {
         )}
       </main>
     );
-  return <SignedIn api={api} me={me} catalog={catalog} refreshMe={refreshMe} signOut={() => void signOut()} expired={expired} onSignInAgain={() => void signOut('Sign in again; then repeat what you were doing.')} />;
+  // Toasts live with the signed-in app: signing out clears them, so the next person sees none.
+  return (
+    <ToastProvider>
+      <SignedIn api={api} me={me} catalog={catalog} refreshMe={refreshMe} signOut={() => void signOut()} expired={expired} onSignInAgain={() => void signOut('Sign in again; then repeat what you were doing.')} />
+    </ToastProvider>
+  );
 }
 
 function SignedIn({

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, accountPath, describeError, keyPath } from '../lib/api';
 import { useApp } from '../lib/app-context';
-import { ENVIRONMENT_LABEL, KIND_LABEL, formatDate, formatDateTime, formatRelative, mask, plural } from '../lib/format';
+import { ENVIRONMENT_LABEL, KIND_LABEL, capitalize, formatDate, formatDateTime, formatRelative, mask, plural } from '../lib/format';
 import { href, navigate, useLocation } from '../lib/router';
 import type { Account, Catalog, CredentialType, IssuedKey, Key, KeyCounts, KeyPage } from '../lib/types';
 import { Icon } from '../components/Icons';
@@ -558,7 +558,7 @@ function KeyTable({
                     <SecretValue value={key.clientId} label={`client ID of ${key.name}`} masked={mask(key.clientId)} />
                   ) : key.kind === 'custom' ? (
                     key.roles.length ? (
-                      <span className="roles-summary">{key.roles.map((r) => `${roleName(r.definition)} · ${r.level[0]!.toUpperCase()}${r.level.slice(1)}`).join(', ')}</span>
+                      <span className="roles-summary">{key.roles.map((r) => `${roleName(r.definition)} · ${capitalize(r.level)}`).join(', ')}</span>
                     ) : (
                       <span className="muted">{plural(key.scopes.length, 'scope')}</span>
                     )

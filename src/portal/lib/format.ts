@@ -68,3 +68,6 @@ export function endOfLocalDay(date: string): string {
 }
 
 export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** "viewer" -> "Viewer": built-in role and level names as labels. */
+export const capitalize = (s: string) => (s ? s[0]!.toUpperCase() + s.slice(1) : s);

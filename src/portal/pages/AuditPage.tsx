@@ -154,24 +154,32 @@ export function AuditPage() {
   );
 }
 
-/** The fields that changed between before and after, as "field: old → new". */
+/** Bookkeeping fields every entry has: not what a person looks for in a change. */
+const HIDDEN = new Set(['id', 'accountId', 'createdAt', 'updatedAt', 'createdBy', 'lastUsedAt']);
+/** What a person looks for first. */
+const PREFERRED = ['name', 'email', 'role', 'active', 'environment', 'kind', 'credentialType', 'channel', 'scopes', 'roles', 'expiresAt'];
+
+/** The fields that changed between before and after, as "field: old → new", the telling ones first. */
 function Change({ before, after }: { before: unknown; after: unknown }) {
   const b = (before ?? {}) as Record<string, unknown>;
   const a = (after ?? {}) as Record<string, unknown>;
   if (typeof b !== 'object' || typeof a !== 'object') return null;
   const show = (v: unknown) => (v === undefined ? '—' : typeof v === 'string' ? v : JSON.stringify(v));
-  const fields = [...new Set([...Object.keys(b), ...Object.keys(a)])].filter((f) => JSON.stringify(b[f]) !== JSON.stringify(a[f]) && f !== 'updatedAt');
+  const rank = (f: string) => (PREFERRED.indexOf(f) + PREFERRED.length + 1) % (PREFERRED.length + 1);
+  const fields = [...new Set([...Object.keys(b), ...Object.keys(a)])]
+    .filter((f) => JSON.stringify(b[f]) !== JSON.stringify(a[f]) && !HIDDEN.has(f))
+    .sort((x, y) => rank(x) - rank(y));
   if (fields.length === 0) return <span className="muted">—</span>;
   return (
     <ul className="change-list">
-      {fields.slice(0, 6).map((f) => (
+      {fields.slice(0, 5).map((f) => (
         <li key={f}>
           <span className="muted">{f}:</span> {before ? show(b[f]) : ''}
           {before && after ? ' → ' : ''}
           {after ? show(a[f]) : ''}
         </li>
       ))}
-      {fields.length > 6 && <li className="muted">and {fields.length - 6} more</li>}
+      {fields.length > 5 && <li className="muted">and {fields.length - 5} more</li>}
     </ul>
   );
 }

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { ApiError, accountPath, describeError } from '../lib/api';
 import { useApp } from '../lib/app-context';
-import { ENVIRONMENT_LABEL } from '../lib/format';
+import { ENVIRONMENT_LABEL, capitalize } from '../lib/format';
 import type { ExternalKey, Role } from '../lib/types';
 import { Dialog } from '../components/Dialog';
 import { Icon } from '../components/Icons';
@@ -102,7 +102,7 @@ export function ExternalKeysPage() {
                     <code>{grant.key.accountId}</code>
                   </td>
                   <td data-label="Client ID">{grant.key.clientId ? <SecretValue value={grant.key.clientId} label={`client ID of ${grant.key.name}`} /> : <span className="muted">—</span>}</td>
-                  <td data-label="Roles here">{grant.roles.map((r) => `${roleName(r.definition)} · ${r.level}`).join(', ') || <span className="muted">None</span>}</td>
+                  <td data-label="Roles here">{grant.roles.map((r) => `${roleName(r.definition)} · ${capitalize(r.level)}`).join(', ') || <span className="muted">None</span>}</td>
                   <td data-label="Access">
                     <Switch checked={grant.active} onChange={(v) => void setActive(grant, v)} disabled={!can('keys.edit')} label={grant.active ? 'On' : 'Off'} />
                   </td>

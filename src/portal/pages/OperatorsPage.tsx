@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { ApiError, accountPath, describeError } from '../lib/api';
 import { useApp } from '../lib/app-context';
+import { capitalize } from '../lib/format';
 import type { Member, RoleInfo } from '../lib/types';
 import { Icon } from '../components/Icons';
 import { ErrorBanner, Field, NotAvailable, Spinner } from '../components/ui';
@@ -60,7 +61,7 @@ export function OperatorsPage() {
     setBusy(true);
     try {
       await api.post(path, { email: email.trim(), role, ...(name.trim() ? { name: name.trim() } : {}), ...(password ? { password } : {}) });
-      toast(`${email.trim()} added as ${roles.find((r) => roleId(r) === role)?.name ?? role}.`);
+      toast(`${email.trim()} added as ${capitalize(roles.find((r) => roleId(r) === role)?.name ?? role)}.`);
       setEmail('');
       setName('');
       setPassword('');
@@ -127,7 +128,7 @@ export function OperatorsPage() {
               <select {...props} value={role} onChange={(e) => setRole(e.target.value)}>
                 {roles.map((r) => (
                   <option key={roleId(r)} value={roleId(r)}>
-                    {r.name}
+                    {r.builtIn ? capitalize(r.name) : r.name}
                   </option>
                 ))}
               </select>
@@ -167,7 +168,7 @@ export function OperatorsPage() {
                       {!roles.some((r) => roleId(r) === m.role) && <option value={m.role}>{m.role}</option>}
                       {roles.map((r) => (
                         <option key={roleId(r)} value={roleId(r)}>
-                          {r.name}
+                          {r.builtIn ? capitalize(r.name) : r.name}
                         </option>
                       ))}
                     </select>
