@@ -23,6 +23,9 @@ export interface IntrospectionResponse {
   environment?: Environment;
   roles?: readonly RoleAssignment[];
   channel?: string | null;
+  /** Tokens for another account: the grant they were issued under and the key's own account. */
+  grant_id?: string;
+  key_account?: string;
 }
 
 const INACTIVE: IntrospectionResponse = Object.freeze({ active: false });
@@ -56,6 +59,7 @@ export class IntrospectionEndpoint {
     if (c.token !== null) {
       Object.assign(body, { client_id: c.token.clientId, token_type: 'Bearer', exp: Math.floor(c.expiresAt! / 1000), iat: c.token.issuedAt });
       Object.assign(body, { sub: c.keyId, aud: c.token.audience, iss: c.token.issuer, jti: c.token.jti });
+      if (c.token.grant !== null) Object.assign(body, { grant_id: c.token.grant.id, key_account: c.token.grant.keyAccountId });
     } else {
       if (c.expiresAt !== null) body.exp = Math.floor(c.expiresAt / 1000);
       body.sub = c.keyId;

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../domain/clock.js';
 import { LruCache } from '../domain/lru.js';
 import { rateLimitHeaders, type RateLimitState } from '../domain/rate-limit.js';
+import type { GrantsService } from '../services/grants-service.js';
 import type { RateLimiter } from '../services/rate-limiter.js';
 import type { UsageRecorder } from '../services/usage-recorder.js';
 import type { Store } from '../storage/repositories.js';
-import { readClientCredentials, type ClientAuthenticator, type OAuthClient } from './client-auth.js';
+import { readClientCredentials, type ClientAuthenticator } from './client-auth.js';
 import { InvalidClient, InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget, SlowDown, UnsupportedGrantType } from './errors.js';
 import type { FormParams } from './form.js';
 import { issuerOf } from './issuer.js';
@@ -43,7 +44,19 @@ export interface AccessTokenClaims {
   environment: string;
   roles: { definition: string; level: string }[];
   channel?: string;
+  /** Tokens for another account (`resource=urn:keyport:account:<id>`): the grant they were issued under. */
+  grant_id?: string;
+  /** The grant's version (its updatedAt, epoch ms) at issue: a later switch-off or change stops the token. */
+  grant_version?: number;
+  /** The account owning the key (`account` is the granting one). */
+  key_account?: string;
 }
+
+/**
+ * The RFC 8707 resource indicator naming an account: a token for it carries that account's claim.
+ * For another account than the key's, the key needs an active grant there (external keys).
+ */
+export const ACCOUNT_RESOURCE_PREFIX = 'urn:keyport:account:';
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/; // RFC 6749 3.3 scope-token
 const SETTINGS_TTL_MS = 1000;
@@ -66,6 +79,7 @@ export class TokenEndpoint {
     private readonly usage: UsageRecorder,
     /** The `aud` of tokens asked for without `resource`; null: the base URL. */
     private readonly defaultAudience: string | null,
+    private readonly grants: Pick<GrantsService, 'activeGrant' | 'scopes'>,
   ) {
     this.ttls = new LruCache(10_000, () => clock.now());
   }
@@ -89,8 +103,21 @@ export class TokenEndpoint {
     if (!key.active) throw new InvalidGrant('The key is switched off (inactive); an operator can switch it on.');
     if (key.expiresAt !== null && key.expiresAt <= now) throw new InvalidGrant(`The key expired at ${new Date(key.expiresAt).toISOString()}; reset its secret to renew it.`);
 
-    const scopes = narrowScopes(client, scope);
     for (const resource of resources) checkResource(resource);
+    const target = accountResource(resources);
+    // RFC 8707 2: a resource the client may not have a token for is invalid_target. Another
+    // account's resources need an active grant of this key there; the token then holds the grant's
+    // roles and scopes only, in the key's environment (A's resources of that environment).
+    const grant = target === null || target === key.accountId ? undefined : await this.grants.activeGrant(target, key.id);
+    if (target !== null && target !== key.accountId && grant === undefined)
+      throw new InvalidTarget(`The key has no active grant in account '${target}': that account must grant it roles (POST /v1/accounts/${target}/grants), and the grant must be switched on.`);
+    const scopes =
+      grant === undefined
+        ? narrowScopes(client.scopes, client.scopeSet, scope, "The key does not hold", "a token can only narrow the key's scopes")
+        : (() => {
+            const granted = this.grants.scopes(grant);
+            return narrowScopes(granted, new Set(granted), scope, `The grant of account '${target}' does not give`, "a token for another account can only narrow the granted scopes");
+          })();
 
     let rateLimit: RateLimitState | null = null;
     if (key.rateLimit !== null) {
@@ -99,7 +126,9 @@ export class TokenEndpoint {
         throw new SlowDown(`The key's rate limit of ${key.rateLimit.limit} requests per ${key.rateLimit.windowSeconds} seconds is used up.`, rateLimit.resetSeconds, rateLimitHeaders(rateLimit));
     }
 
-    const ttl = await this.accessTokenTtl(key.accountId);
+    // A token for another account lives as long as that account's tokens do.
+    const account = grant === undefined ? key.accountId : grant.accountId;
+    const ttl = await this.accessTokenTtl(account);
     const iat = Math.floor(now / 1000);
     const claims: AccessTokenClaims = {
       iss: issuerOf(request.baseUrl, key.environment),
@@ -110,11 +139,13 @@ export class TokenEndpoint {
       jti: randomUUID(),
       client_id: key.clientId!,
       scope: scopes.join(' '),
-      account: key.accountId,
+      account,
       environment: key.environment,
-      roles: key.roles,
+      roles: grant === undefined ? key.roles : grant.roles,
     };
-    if (key.channel !== null) claims.channel = key.channel;
+    // The key's sales channel is one of its own account's: it says nothing about another's.
+    if (grant === undefined && key.channel !== null) claims.channel = key.channel;
+    if (grant !== undefined) Object.assign(claims, { grant_id: grant.id, grant_version: grant.updatedAt, key_account: key.accountId });
     const { kid, privateKey } = this.signingKeys.current();
     const accessToken = signJwt({ alg: SIGNING_ALG, typ: 'at+jwt', kid }, claims, privateKey);
     this.usage.record(key.id, now);
@@ -133,17 +164,33 @@ export class TokenEndpoint {
 }
 
 /**
- * The scopes of the token: all the key's when none are asked for; otherwise those asked for, each of
- * which the key must hold (RFC 6749 3.3: a token never gets more than the client may have).
+ * The scopes of the token: all those available (the key's, or a grant's) when none are asked for;
+ * otherwise those asked for, each of which must be available (RFC 6749 3.3: a token never gets
+ * more than the client may have). `holder` and `rule` word the error.
  */
-function narrowScopes(client: OAuthClient, scope: string | undefined): readonly string[] {
-  if (scope === undefined) return client.scopes;
+function narrowScopes(available: readonly string[], availableSet: ReadonlySet<string>, scope: string | undefined, holder: string, rule: string): readonly string[] {
+  if (scope === undefined) return available;
   const asked = scope.split(' ');
   if (asked.some((s) => !SCOPE_TOKEN.test(s))) throw new InvalidScope('The scope parameter must be scope names separated by single spaces.');
-  const missing = asked.filter((s) => !client.scopeSet.has(s));
-  if (missing.length) throw new InvalidScope(`The key does not hold ${missing.length === 1 ? 'the scope' : 'the scopes'} ${missing.map((s) => `'${s}'`).join(', ')}; a token can only narrow the key's scopes.`);
-  // In the key's (catalog) order, each once.
-  return client.scopes.filter((s) => asked.includes(s));
+  const missing = asked.filter((s) => !availableSet.has(s));
+  if (missing.length) throw new InvalidScope(`${holder} ${missing.length === 1 ? 'the scope' : 'the scopes'} ${missing.map((s) => `'${s}'`).join(', ')}; ${rule}.`);
+  // In catalog order, each once.
+  return available.filter((s) => asked.includes(s));
+}
+
+/**
+ * The account a token is asked for with `resource=urn:keyport:account:<id>`, or null when no
+ * resource names one. Such a token is for that account alone, so it must be the only resource.
+ */
+function accountResource(resources: readonly string[]): string | null {
+  const named = resources.filter((r) => r.toLowerCase().startsWith('urn:keyport:'));
+  if (named.length === 0) return null;
+  for (const resource of named)
+    if (!resource.startsWith(ACCOUNT_RESOURCE_PREFIX) || !/^[A-Za-z0-9_-]{1,100}$/.test(resource.slice(ACCOUNT_RESOURCE_PREFIX.length)))
+      throw new InvalidTarget(`The resource '${resource}' is not one Keyport knows; name an account as ${ACCOUNT_RESOURCE_PREFIX}<account id>.`);
+  if (resources.length > 1)
+    throw new InvalidTarget(`A token for an account (${ACCOUNT_RESOURCE_PREFIX}<account id>) is for that account alone: send it as the only resource.`);
+  return named[0]!.slice(ACCOUNT_RESOURCE_PREFIX.length);
 }
 
 /** RFC 8707 2: a resource is an absolute URI without a fragment. */

@@ -42,7 +42,7 @@ export class ClusterSync {
   async publish(events: NewClusterEvent[]): Promise<void> {
     if (events.length === 0) return;
     await this.store.repos.clusterEvents.append(events);
-    for (const event of events) await this.apply({ ...event, seq: 0 });
+    for (const event of events) await this.apply({ ...event, grantId: event.grantId ?? null, grantVersion: event.grantVersion ?? null, seq: 0 });
   }
 
   /**

@@ -110,7 +110,10 @@ export class GrantsService {
     const { before, after, key } = await this.store.transaction(async (repos) => {
       const before = await repos.grants.find(accountId, grantId);
       if (!before) throw notFound('Grant', grantId);
-      const after: GrantRecord = { ...before, active: input.active ?? before.active, roles: roles ?? before.roles, updatedAt: this.clock.now() };
+      // updatedAt is the grant's version, carried by its tokens: it must grow with every change, so
+      // that tokens issued after a switch-on are told apart from those a switch-off stopped.
+      const updatedAt = Math.max(this.clock.now(), before.updatedAt + 1);
+      const after: GrantRecord = { ...before, active: input.active ?? before.active, roles: roles ?? before.roles, updatedAt };
       await repos.grants.update(after);
       await this.audit.record(actor, { accountId, action: 'grant.update', keyId: before.keyId, targetId: grantId, before: { active: before.active, roles: before.roles }, after: { active: after.active, roles: after.roles } }, repos);
       return { before, after, key: (await repos.keys.findById(before.keyId))! };

@@ -45,7 +45,7 @@ export function createServices({ store, catalog, clock, keyring, oauth }: { stor
     accounts: new AccountsService(store, catalog, clock, audit),
     keys,
     auth,
-    tokens: createTokenServices({ store, catalog, clock, keyring, keys, auth, config: oauth ?? defaultOAuthConfig() }),
+    tokens: createTokenServices({ store, catalog, clock, keyring, keys, auth, grants, config: oauth ?? defaultOAuthConfig() }),
   };
 }
 

@@ -6,13 +6,14 @@ import type { OAuthConfig } from '../config.js';
 import { ClientAuthenticator } from '../oauth/client-auth.js';
 import { IntrospectionEndpoint } from '../oauth/introspection.js';
 import { RevocationEndpoint } from '../oauth/revocation.js';
-import { RevocationList } from '../oauth/revocations.js';
+import { ALL_VERSIONS, RevocationList } from '../oauth/revocations.js';
 import { MAX_TOKEN_TTL_MS, SigningKeys } from '../oauth/signing-keys.js';
 import { TokenEndpoint } from '../oauth/token.js';
 import type { NewClusterEvent } from '../storage/oauth-repositories.js';
 import type { Store } from '../storage/repositories.js';
 import type { AuthService } from './auth-service.js';
 import { ClusterSync } from './cluster-sync.js';
+import type { GrantChangeListener, GrantsService } from './grants-service.js';
 import type { KeyChange, KeysService } from './keys-service.js';
 import { LocalRateLimiter, RedisRateLimiter, type RateLimiter } from './rate-limiter.js';
 import { UsageRecorder } from './usage-recorder.js';
@@ -66,9 +67,10 @@ export function createTokenServices(deps: {
   keyring: Keyring;
   keys: KeysService;
   auth: AuthService;
+  grants: GrantsService;
   config: OAuthConfig;
 }): TokenServices {
-  const { store, catalog, clock, keyring, keys, auth, config } = deps;
+  const { store, catalog, clock, keyring, keys, auth, grants, config } = deps;
   const sync = new ClusterSync(store, clock, config.syncIntervalMs);
   const signingKeys = new SigningKeys(store, keyring, clock, {
     rotationIntervalMs: config.signingKeyRotation * 1000,
@@ -105,13 +107,23 @@ export function createTokenServices(deps: {
     ];
     if (change.revokeTokens && (change.type === 'deleted' || change.type === 'regenerated') && change.before?.clientId)
       events.push(revocations.clientRevocation(change.before.clientId, key.id, MAX_TOKEN_TTL_MS));
+    // A deleted key's grants went with it: its tokens for other accounts stop (tokens for its own
+    // account follow the revokeTokens rule above).
+    if (change.type === 'deleted' && change.before?.clientId) events.push(revocations.grantRevocation(null, key.id, ALL_VERSIONS, MAX_TOKEN_TTL_MS));
     await sync.publish(events);
+  });
+  // Tokens for another account are valid only while their grant stands as it was: switching it
+  // off, changing its roles or removing it stops them on every node (switching it on again does
+  // not bring them back; new tokens carry the grant's new version).
+  grants.onChange(async (change) => {
+    const revocation = grantChangeRevocation(change, revocations);
+    if (revocation !== null) await sync.publish([revocation]);
   });
 
   const timers: NodeJS.Timeout[] = [];
   const services: TokenServices = {
     oauth: {
-      token: new TokenEndpoint(clients, signingKeys, store, clock, rateLimiter, usage, config.tokenAudience),
+      token: new TokenEndpoint(clients, signingKeys, store, clock, rateLimiter, usage, config.tokenAudience, grants),
       introspection: new IntrospectionEndpoint(auth, clients, verification),
       revocation: new RevocationEndpoint(auth, clients, verification, revocations),
       signingKeys,
@@ -162,4 +174,16 @@ export function createTokenServices(deps: {
     },
   };
   return services;
+}
+
+/**
+ * The revocation a grant change calls for: a removal, a switch-off or new roles stop every token
+ * issued under the grant before it; null when no token of it can be alive (it was already off) or
+ * nothing they carry changed.
+ */
+function grantChangeRevocation({ type, before, after }: Parameters<GrantChangeListener>[0], revocations: RevocationList): NewClusterEvent | null {
+  if (!before.active) return null;
+  if (type === 'deleted' || after === undefined) return revocations.grantRevocation(before.id, before.keyId, ALL_VERSIONS, MAX_TOKEN_TTL_MS);
+  const rolesChanged = JSON.stringify(after.roles) !== JSON.stringify(before.roles);
+  return !after.active || rolesChanged ? revocations.grantRevocation(before.id, before.keyId, after.updatedAt, MAX_TOKEN_TTL_MS) : null;
 }

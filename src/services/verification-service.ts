@@ -45,7 +45,16 @@ export interface Credential {
   /** Keys: the rate limit as loaded. Tokens look up their key's current limit. */
   rateLimit: RateLimitPolicy | null;
   /** Access tokens only: the registered claims. */
-  token: { jti: string; clientId: string; issuedAt: number; issuer: string; audience: string | string[] } | null;
+  token: { jti: string; clientId: string; issuedAt: number; issuer: string; audience: string | string[]; grant: GrantClaims | null } | null;
+}
+
+/** A token for another account than its key's: the grant it was issued under (external keys). */
+export interface GrantClaims {
+  id: string;
+  /** The grant's version (updatedAt) at issue. */
+  version: number;
+  /** The account owning the key. */
+  keyAccountId: string;
 }
 
 export interface Verification {
@@ -123,7 +132,10 @@ export class VerificationService {
       if (found.graceUntil !== null && found.graceUntil <= now) return this.refuse('expired', found);
     } else {
       if (found.expiresAt! <= now) return this.refuse('expired', found);
-      if (this.revocations.isRevoked(found.token!.jti, found.token!.clientId)) return this.refuse('revoked', found);
+      const token = found.token!;
+      if (this.revocations.isRevoked(token.jti, token.clientId)) return this.refuse('revoked', found);
+      // Valid only while its grant stands as it was when the token was issued.
+      if (token.grant !== null && this.revocations.isGrantRevoked(token.grant.id, found.keyId, token.grant.version)) return this.refuse('revoked', found);
     }
     if (options.environment !== undefined && options.environment !== found.environment) return this.refuse('wrong_environment', found);
     if (options.scopes !== undefined)
@@ -230,6 +242,11 @@ export class VerificationService {
       (p.aud !== undefined && !str(p.aud) && !Array.isArray(p.aud))
     )
       return 'malformed';
+    let grant: GrantClaims | null = null;
+    if (p.grant_id !== undefined) {
+      if (!str(p.grant_id) || typeof p.grant_version !== 'number' || !str(p.key_account)) return 'malformed';
+      grant = { id: p.grant_id, version: p.grant_version, keyAccountId: p.key_account };
+    }
     const scopes = p.scope === '' ? [] : p.scope.split(' ');
     const expiresAt = p.exp * 1000;
     return Object.freeze({
@@ -246,7 +263,7 @@ export class VerificationService {
       active: true,
       graceUntil: null,
       rateLimit: null,
-      token: { jti: p.jti, clientId: p.client_id, issuedAt: p.iat, issuer: p.iss, audience: p.aud as string | string[] },
+      token: { jti: p.jti, clientId: p.client_id, issuedAt: p.iat, issuer: p.iss, audience: p.aud as string | string[], grant },
     });
   }
 
@@ -255,7 +272,8 @@ export class VerificationService {
     const cached = this.limits.get(credential.keyId);
     if (cached !== undefined) return cached;
     const epoch = this.epoch;
-    const record = await this.store.repos.keys.find(credential.accountId, credential.keyId);
+    // A token for another account counts against its key, in the key's own account.
+    const record = await this.store.repos.keys.find(credential.token?.grant?.keyAccountId ?? credential.accountId, credential.keyId);
     const policy = record?.rateLimit ?? null;
     if (epoch === this.epoch) this.limits.set(credential.keyId, policy, POSITIVE_TTL_MS);
     return policy;

@@ -46,7 +46,7 @@ export class SigningKeysRepository {
   }
 }
 
-export type ClusterEventKind = 'key_changed' | 'token_revoked' | 'client_revoked' | 'signing_keys_changed';
+export type ClusterEventKind = 'key_changed' | 'token_revoked' | 'client_revoked' | 'grant_revoked' | 'signing_keys_changed';
 
 /** One entry of the cluster event log. */
 export interface ClusterEvent {
@@ -57,11 +57,15 @@ export interface ClusterEvent {
   jti: string | null;
   /** Cache lookups (secret hashes, client ids) the event invalidates. */
   lookups: string[];
+  /** grant_revoked: the grant whose tokens stop; null for every grant of `keyId` (a deleted key). */
+  grantId: string | null;
+  /** grant_revoked: tokens issued while the grant's version (its updatedAt) was below this stop. */
+  grantVersion: number | null;
   expiresAt: number;
   createdAt: number;
 }
 
-export type NewClusterEvent = Omit<ClusterEvent, 'seq'>;
+export type NewClusterEvent = Omit<ClusterEvent, 'seq' | 'grantId' | 'grantVersion'> & { grantId?: string | null; grantVersion?: number | null };
 
 const toEvent = (row: Selectable<ClusterEventsTable>): ClusterEvent => ({
   seq: Number(row.seq),
@@ -70,6 +74,8 @@ const toEvent = (row: Selectable<ClusterEventsTable>): ClusterEvent => ({
   clientId: row.clientId,
   jti: row.jti,
   lookups: row.lookups === null ? [] : (JSON.parse(row.lookups) as string[]),
+  grantId: row.grantId,
+  grantVersion: row.grantVersion === null ? null : Number(row.grantVersion),
   expiresAt: row.expiresAt,
   createdAt: row.createdAt,
 });
@@ -85,7 +91,7 @@ export class ClusterEventsRepository {
     if (events.length === 0) return;
     await this.db
       .insertInto('clusterEvents')
-      .values(events.map((e) => ({ ...e, lookups: e.lookups.length ? JSON.stringify(e.lookups) : null })))
+      .values(events.map((e) => ({ ...e, grantId: e.grantId ?? null, grantVersion: e.grantVersion ?? null, lookups: e.lookups.length ? JSON.stringify(e.lookups) : null })))
       .execute();
   }
 
@@ -113,7 +119,7 @@ export class ClusterEventsRepository {
       await this.db
         .selectFrom('clusterEvents')
         .selectAll()
-        .where('kind', 'in', ['token_revoked', 'client_revoked'])
+        .where('kind', 'in', ['token_revoked', 'client_revoked', 'grant_revoked'])
         .where('expiresAt', '>', now)
         .orderBy('seq')
         .execute()

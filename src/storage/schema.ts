@@ -97,6 +97,10 @@ export interface ClusterEventsTable {
   jti: string | null;
   /** JSON list of cache lookups (secret hashes, client ids) the event invalidates. */
   lookups: string | null;
+  /** grant_revoked: the grant whose tokens stop (null: every grant of the key). */
+  grantId: string | null;
+  /** grant_revoked: tokens issued under an older version of the grant (its updatedAt) stop. */
+  grantVersion: number | null;
   /** After this the event matters to no one and may be purged. */
   expiresAt: number;
   createdAt: number;

@@ -161,6 +161,34 @@ for (const store of STORES) {
       }
     });
 
+    test('two nodes agree within a second when a grant is switched off; a node starting later knows it too', async () => {
+      const keyAccount = await createAccount(kp.api, { name: 'Partner' });
+      const { key, secret } = await createKey(kp.api, keyAccount);
+      const created = await kp.api('POST', `/v1/accounts/${account}/grants`, { key: key.id, roles: [{ definition: 'product_data', level: 'viewer' }] });
+      assert.equal(created.status, 201);
+      const resource = `urn:keyport:account:${account}`;
+      const token = await accessToken(kp, key.clientId, secret, { resource });
+      const peer = await startPeer(kp);
+      try {
+        assert.deepEqual([(await verify(token, peer.url)).valid, (await verify(token, peer.url)).account], [true, account], 'the peer has it cached as valid');
+        assert.equal((await kp.api('PATCH', `/v1/accounts/${account}/grants/${created.body.grantId}`, { active: false })).status, 200);
+        const started = Date.now();
+        assert.ok(await eventually(async () => (await verify(token, peer.url)).code === 'revoked', 1000), 'the peer refuses the token within a second');
+        const took = Date.now() - started;
+        const refused = await postForm(`${peer.url}/oauth/token`, { grant_type: 'client_credentials', resource }, { authorization: basic(key.clientId, secret) });
+        assert.deepEqual([refused.status, refused.body.error], [400, 'invalid_target'], 'and gives no new token for the account');
+        assert.ok(took < 1000, `took ${took} ms`);
+      } finally {
+        await peer.close();
+      }
+      const later = await startPeer(kp);
+      try {
+        assert.deepEqual(await verify(token, later.url), { valid: false, code: 'revoked' });
+      } finally {
+        await later.close();
+      }
+    });
+
     test('revocations survive a restart: a node starting later knows them', async () => {
       const { key, secret } = await createKey(kp.api, account);
       const token = await accessToken(kp, key.clientId, secret);

@@ -74,7 +74,11 @@ export const oauthRoutes: FastifyPluginAsync<{ services: Services; config: Reado
           {
             grant_type: { type: 'string', enum: ['client_credentials'], description: 'client_credentials' },
             scope: { type: 'string', description: "Space-separated scopes; narrows the key's scopes (default: all of them)." },
-            resource: { type: 'string', description: 'RFC 8707 resource indicator: the audience of the token.' },
+            resource: {
+              type: 'string',
+              description:
+                "RFC 8707 resource indicator: the audience of the token (may repeat). `urn:keyport:account:<account id>` asks for a token FOR that account (alone): with another account than the key's, the key needs an active grant there, and the token carries that account, the grant's roles and scopes only, `grant_id` and `key_account`; no active grant is invalid_target.",
+            },
             client_id: { type: 'string', description: 'client_secret_post only.' },
             client_secret: { type: 'string', description: 'client_secret_post only.' },
           },

@@ -4,6 +4,7 @@ import { initial } from './001-initial.js';
 import { oauth } from './002-oauth.js';
 import { operators } from './003-operators.js';
 import { portal } from './004-portal.js';
+import { grantRevocations } from './005-grant-revocations.js';
 
 /**
  * The one migration set of both stores, applied in name order. A migration gets the dialect only
@@ -15,5 +16,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '002-oauth': oauth(dialect),
     '003-operators': operators(dialect),
     '004-portal': portal(dialect),
+    '005-grant-revocations': grantRevocations(dialect),
   };
 }
