@@ -124,7 +124,7 @@ export class OperatorsService {
     const cookie = randomBytes(32).toString('base64url');
     const csrfToken = randomBytes(24).toString('base64url');
     const now = this.clock.now();
-    await this.store.repos.sessions.insert({ id: newId('tok').replace('tok_', 'ses_'), tokenHash: hashKeyString(cookie), csrfToken, operatorId: operator.id, expiresAt: now + SESSION_TTL_MS, createdAt: now });
+    await this.store.repos.sessions.insert({ id: newId('ses'), tokenHash: hashKeyString(cookie), csrfToken, operatorId: operator.id, expiresAt: now + SESSION_TTL_MS, createdAt: now });
     return { cookie, csrfToken, operator: operatorView(operator), expiresAt: now + SESSION_TTL_MS };
   }
 

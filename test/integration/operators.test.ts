@@ -66,13 +66,12 @@ for (const store of STORES) {
       const lastOwner = await kp.api('PATCH', `/v1/accounts/${account}/members/${owner.body.operatorId}`, { role: 'viewer' });
       assert.equal(lastOwner.status, 409);
       assert.equal((await kp.api('DELETE', `/v1/accounts/${account}/members/${owner.body.operatorId}`)).status, 409);
-      const second = await kp.api('POST', `/v1/accounts/${account}/members`, { email: 'two@example.com', role: 'owner', password: PASSWORD });
+      await kp.api('POST', `/v1/accounts/${account}/members`, { email: 'two@example.com', role: 'owner', password: PASSWORD });
       const demoted = await kp.api('PATCH', `/v1/accounts/${account}/members/${owner.body.operatorId}`, { role: 'viewer' });
       assert.equal(demoted.body.role, 'viewer');
       assert.equal((await kp.api('DELETE', `/v1/accounts/${account}/members/${owner.body.operatorId}`)).status, 204);
       const members = await kp.api('GET', `/v1/accounts/${account}/members`);
       assert.deepEqual(members.body.items.map((m: any) => [m.email, m.role]), [['two@example.com', 'owner']]);
-      void second;
       const roles = await kp.api('GET', `/v1/accounts/${account}/roles`);
       assert.deepEqual(roles.body.items.map((r: any) => r.id), ['owner', 'editor', 'viewer']);
       const custom = await kp.api('POST', `/v1/accounts/${account}/roles`, { name: 'Auditor', permissions: ['keys.view', 'settings.edit'] });
