@@ -2,6 +2,9 @@ import type { Clock } from '../domain/clock.js';
 import type { ClusterSync } from '../services/cluster-sync.js';
 import type { ClusterEvent, NewClusterEvent } from '../storage/oauth-repositories.js';
 
+/** The cutoff of a removed grant (or of every grant of a deleted key): no version of it lives on. */
+export const ALL_VERSIONS = Number.MAX_SAFE_INTEGER;
+
 /**
  * The access tokens that stopped before their expiry, held in memory on every node: single tokens
  * by `jti` (RFC 7009 revocation), every token of a client id (a key deleted or regenerated with
@@ -12,9 +15,6 @@ import type { ClusterEvent, NewClusterEvent } from '../storage/oauth-repositorie
  * Revocations are written to the cluster event log first, so they survive restarts and reach the
  * other nodes within one poll interval. An entry is kept until the tokens it covers have expired.
  */
-/** The cutoff of a removed grant (or of every grant of a deleted key): no version of it lives on. */
-export const ALL_VERSIONS = Number.MAX_SAFE_INTEGER;
-
 export class RevocationList {
   private readonly tokens = new Map<string, number>();
   private readonly clients = new Map<string, number>();
