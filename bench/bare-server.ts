@@ -19,3 +19,4 @@ app.post('/bare', async () => body);
 app.get('/bare', async () => body);
 const url = await app.listen({ port: 0, host: '127.0.0.1' });
 process.stdout.write(`listening ${url}\n`);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void app.close().then(() => process.exit(0)));

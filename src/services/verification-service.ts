@@ -120,9 +120,22 @@ export class VerificationService {
   /**
    * Verifies a token key or an access token (told apart by shape). `authorize` is called with the
    * credential's account before anything about it is revealed or counted; it throws to refuse.
+   *
+   * On a cache hit (without a shared rate limiter) the answer comes synchronously, so the hot path
+   * costs no promise; callers await the result either way.
    */
-  async verify(value: string, options: VerifyOptions = {}, authorize?: (accountId: string) => void): Promise<Verification> {
-    const found = looksLikeJwt(value) ? await this.identifyToken(value) : await this.identifyKey(value);
+  verify(value: string, options: VerifyOptions = {}, authorize?: (accountId: string) => void): Verification | Promise<Verification> {
+    const found = looksLikeJwt(value) ? this.identifyToken(value) : this.identifyKey(value);
+    return found instanceof Promise
+      ? found.then((f) => this.evaluate(f, options, authorize))
+      : this.evaluate(found, options, authorize);
+  }
+
+  private evaluate(
+    found: Credential | VerifyCode,
+    options: VerifyOptions,
+    authorize: ((accountId: string) => void) | undefined,
+  ): Verification | Promise<Verification> {
     if (typeof found === 'string') return found === 'malformed' ? MALFORMED : found === 'unknown' ? UNKNOWN : answer(found);
     if (authorize !== undefined) authorize(found.accountId);
     const now = this.clock.now();
@@ -142,14 +155,23 @@ export class VerificationService {
       for (const scope of options.scopes) if (!found.scopeSet.has(scope)) return this.refuse('insufficient_scope', found);
     if (options.consume === false) return { valid: true, code: 'valid', credential: found, rateLimit: null };
 
-    const policy = found.type === 'key' ? found.rateLimit : await this.rateLimitOf(found);
-    let rateLimit: RateLimitState | null = null;
-    if (policy !== null) {
-      rateLimit = await this.rateLimiter.hit(found.keyId, policy, now);
-      if (!rateLimit.allowed) return { valid: false, code: 'rate_limited', credential: found, rateLimit };
+    const policy = found.type === 'key' ? found.rateLimit : this.rateLimitOf(found);
+    return policy instanceof Promise ? policy.then((p) => this.count(found, p, now)) : this.count(found, policy, now);
+  }
+
+  /** Counts the use against the key's rate limit, if it has one, and notes it for lastUsedAt. */
+  private count(found: Credential, policy: RateLimitPolicy | null, now: number): Verification | Promise<Verification> {
+    if (policy === null) {
+      this.usage.record(found.keyId, now);
+      return { valid: true, code: 'valid', credential: found, rateLimit: null };
     }
-    this.usage.record(found.keyId, now);
-    return { valid: true, code: 'valid', credential: found, rateLimit };
+    const counted = this.rateLimiter.hit(found.keyId, policy, now);
+    const decide = (rateLimit: RateLimitState): Verification => {
+      if (!rateLimit.allowed) return { valid: false, code: 'rate_limited', credential: found, rateLimit };
+      this.usage.record(found.keyId, now);
+      return { valid: true, code: 'valid', credential: found, rateLimit };
+    };
+    return counted instanceof Promise ? counted.then(decide) : decide(counted);
   }
 
   private refuse(code: VerifyCode, credential: Credential): Verification {
@@ -165,7 +187,7 @@ export class VerificationService {
 
   // -- token keys --------------------------------------------------------------------------------
 
-  private async identifyKey(value: string): Promise<Credential | VerifyCode> {
+  private identifyKey(value: string): Credential | VerifyCode | Promise<Credential | VerifyCode> {
     // The checksum rejects typos and garbage before any lookup, cache included.
     const parsed = parseKeyString(value);
     if (parsed === null || parsed.type !== 'token') return 'malformed';
@@ -177,7 +199,7 @@ export class VerificationService {
       pending = this.loadKey(hash).finally(() => this.loading.delete(hash));
       this.loading.set(hash, pending);
     }
-    return (await pending) ?? 'unknown';
+    return pending.then((credential) => credential ?? 'unknown');
   }
 
   private async loadKey(hash: string): Promise<Credential | null> {
@@ -213,10 +235,13 @@ export class VerificationService {
 
   // -- access tokens -----------------------------------------------------------------------------
 
-  private async identifyToken(value: string): Promise<Credential | VerifyCode> {
+  private identifyToken(value: string): Credential | VerifyCode | Promise<Credential | VerifyCode> {
     const hash = hashKeyString(value);
     const cached = this.tokens.get(hash);
-    if (cached !== undefined) return cached;
+    return cached !== undefined ? cached : this.verifyToken(value, hash);
+  }
+
+  private async verifyToken(value: string, hash: string): Promise<Credential | VerifyCode> {
     let found = this.decodeToken(value);
     if (found === 'unknown' && (await this.signingKeys.reloadForUnknownKid())) found = this.decodeToken(value);
     // A verified token's claims never change (expiry and revocation are checked per request).
@@ -268,9 +293,12 @@ export class VerificationService {
   }
 
   /** The current rate limit of the key a token was issued with (none once the key is deleted). */
-  private async rateLimitOf(credential: Credential): Promise<RateLimitPolicy | null> {
+  private rateLimitOf(credential: Credential): RateLimitPolicy | null | Promise<RateLimitPolicy | null> {
     const cached = this.limits.get(credential.keyId);
-    if (cached !== undefined) return cached;
+    return cached !== undefined ? cached : this.loadRateLimit(credential);
+  }
+
+  private async loadRateLimit(credential: Credential): Promise<RateLimitPolicy | null> {
     const epoch = this.epoch;
     // A token for another account counts against its key, in the key's own account.
     const record = await this.store.repos.keys.find(credential.token?.grant?.keyAccountId ?? credential.accountId, credential.keyId);

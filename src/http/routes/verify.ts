@@ -4,7 +4,7 @@ import { ENVIRONMENTS, type Environment } from '../../domain/environment.js';
 import { AppError, fieldError, forbidden } from '../../domain/errors.js';
 import { rateLimitHeaders } from '../../domain/rate-limit.js';
 import type { Services } from '../../services/index.js';
-import type { Verification } from '../../services/verification-service.js';
+import type { Credential, Verification } from '../../services/verification-service.js';
 import { bearerToken, guard } from '../auth.js';
 import { problems } from '../schemas.js';
 
@@ -29,23 +29,40 @@ const verifyAnswer = {
   },
 } as const;
 
-/** The fixed answers for invalid credentials: the same object every time, nothing allocated. */
-const REFUSALS = Object.fromEntries(VERIFY_CODES.map((code) => [code, Object.freeze({ valid: false, code })]));
+/** The answers for invalid credentials, serialised once. */
+const REFUSALS = Object.fromEntries(VERIFY_CODES.map((code) => [code, JSON.stringify({ valid: false, code })]));
 
-function toAnswer(result: Verification): object {
+/**
+ * The answer for a valid credential never changes while the credential is cached, so it is
+ * serialised once per credential. It lists exactly the fields of `verifyAnswer`, like the schema's
+ * serialiser would.
+ */
+const VALID_ANSWERS = new WeakMap<Credential, string>();
+
+function toAnswer(result: Verification): string {
   const c = result.credential;
   if (!result.valid || c === null) return REFUSALS[result.code]!;
-  return {
-    valid: true,
-    code: 'valid',
-    keyId: c.keyId,
-    account: c.accountId,
-    environment: c.environment,
-    scopes: c.scopes,
-    roles: c.roles,
-    channel: c.channel,
-    expiresAt: c.expiresAtIso,
-  };
+  let json = VALID_ANSWERS.get(c);
+  if (json === undefined) {
+    json = JSON.stringify({
+      valid: true,
+      code: 'valid',
+      keyId: c.keyId,
+      account: c.accountId,
+      environment: c.environment,
+      scopes: c.scopes,
+      roles: c.roles.map((r) => ({ definition: r.definition, level: r.level })),
+      channel: c.channel,
+      expiresAt: c.expiresAtIso,
+    });
+    VALID_ANSWERS.set(c, json);
+  }
+  return json;
+}
+
+/** Sends a serialised answer (Fastify sends strings as they are). */
+function sendAnswer(reply: FastifyReply, result: Verification): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(toAnswer(result));
 }
 
 function setRateLimit(reply: FastifyReply, result: Verification): void {
@@ -96,12 +113,13 @@ export const verifyRoutes: FastifyPluginAsync<{ services: Services }> = async (a
       const { key, token, environment, scopes } = request.body;
       if ((key === undefined) === (token === undefined))
         throw fieldError(key === undefined ? '/key' : '/token', 'Send exactly one of "key" (a token key) or "token" (an access token).');
-      const result = await verification.verify((key ?? token)!, { environment, scopes }, (accountId) => {
+      const pending = verification.verify((key ?? token)!, { environment, scopes }, (accountId) => {
         if (!principal.permissionsOn(accountId).has('keys.verify'))
           throw forbidden(`Verifying credentials of account '${accountId}' needs the 'keys.verify' permission on it.`);
       });
+      const result = pending instanceof Promise ? await pending : pending;
       setRateLimit(reply, result);
-      return toAnswer(result);
+      return sendAnswer(reply, result);
     },
   );
 
@@ -128,7 +146,7 @@ export const verifyRoutes: FastifyPluginAsync<{ services: Services }> = async (a
         reply.header('www-authenticate', `Bearer realm="keyport", error="invalid_token"`);
         throw new AppError('unauthenticated', 401, 'Authentication required', `The credential ${REASONS[result.code] ?? result.code} (${result.code}).`);
       }
-      return toAnswer(result);
+      return sendAnswer(reply, result);
     },
   );
 };
