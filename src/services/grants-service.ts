@@ -84,6 +84,8 @@ export class GrantsService {
     const key = (await this.store.repos.keys.findById(input.key)) ?? (await this.store.repos.keys.findByClientId(input.key));
     if (!key) throw new AppError('not_found', 404, 'Not found', `No key '${input.key}' exists (give the key id or client id the other account shared).`, [{ pointer: '/key', detail: 'unknown key' }]);
     if (key.accountId === accountId) throw fieldError('/key', 'is a key of this account: give it roles directly instead of a grant');
+    // Grants work through access tokens asked for with resource=<account>: only client_secret keys ask for tokens.
+    if (key.credentialType !== 'client_secret') throw fieldError('/key', 'is a token key: only client_secret keys can obtain tokens for another account');
     const now = this.clock.now();
     const grant: GrantRecord = { id: newId('grant'), accountId, keyId: key.id, roles, active: true, createdAt: now, updatedAt: now, createdBy: actor.principal.id };
     await this.store.transaction(async (repos) => {

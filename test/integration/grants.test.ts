@@ -170,6 +170,17 @@ for (const store of STORES) {
       assert.deepEqual(await verify(prod, { environment: 'sandbox' }), { valid: false, code: 'wrong_environment' });
     });
 
+    test('a grant names a client_secret key of another account; anything else is refused with nothing stored', async () => {
+      const acct = await createAccount(kp.api, { name: 'Account A3' });
+      const tokenKey = await keyOfB({ name: 'Token key', credentialType: 'token' });
+      const refused = await kp.api('POST', `/v1/accounts/${acct}/grants`, { key: tokenKey.key.id, roles: [PRODUCT_VIEWER] });
+      assert.deepEqual([refused.status, refused.body.errors], [400, [{ pointer: '/key', detail: 'is a token key: only client_secret keys can obtain tokens for another account' }]]);
+      const own = await createKey(kp.api, acct, { name: 'Own key' });
+      assert.equal((await kp.api('POST', `/v1/accounts/${acct}/grants`, { key: own.key.id, roles: [PRODUCT_VIEWER] })).status, 400);
+      assert.equal((await kp.api('POST', `/v1/accounts/${acct}/grants`, { key: 'key_unknown', roles: [PRODUCT_VIEWER] })).status, 404);
+      assert.deepEqual((await kp.api('GET', `/v1/accounts/${acct}/external-keys`)).body, { items: [] });
+    });
+
     test("A lists B's key under external keys, never its secret, and can neither see nor renew it as a key", async () => {
       const acct = await createAccount(kp.api, { name: 'Account A2' });
       const b = await keyOfB({ name: 'Listed partner key' });
