@@ -1,13 +1,13 @@
 // The comparison for /oauth/token: oidc-provider issuing client-credentials JWT access tokens
-// (EdDSA, like Keyport), configured as plainly as it allows. Prints its URL once listening.
+// (ES256, like Keyport), configured as plainly as it allows. Prints its URL once listening.
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
 import { OIDC_CLIENT } from './oidc-provider-client.js';
 
-const { privateKey } = generateKeyPairSync('ed25519');
-const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'bench', alg: 'EdDSA', use: 'sig' };
+const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'bench', alg: 'ES256', use: 'sig' };
 
 const server = createServer();
 server.listen(0, '127.0.0.1', () => {
@@ -22,7 +22,7 @@ server.listen(0, '127.0.0.1', () => {
         response_types: [],
         redirect_uris: [],
         token_endpoint_auth_method: 'client_secret_basic',
-        id_token_signed_response_alg: 'EdDSA',
+        id_token_signed_response_alg: 'ES256',
       },
     ],
     jwks: { keys: [jwk as never] },
@@ -34,7 +34,7 @@ server.listen(0, '127.0.0.1', () => {
         enabled: true,
         defaultResource: () => 'https://api.example.com',
         useGrantedResource: () => true,
-        getResourceServerInfo: () => ({ scope: 'product.read', accessTokenFormat: 'jwt', accessTokenTTL: 3600, jwt: { sign: { alg: 'EdDSA' } } }),
+        getResourceServerInfo: () => ({ scope: 'product.read', accessTokenFormat: 'jwt', accessTokenTTL: 3600, jwt: { sign: { alg: 'ES256' } } }),
       },
     },
   });

@@ -169,7 +169,7 @@ async function main(): Promise<void> {
     await run('verifyJwt', { name: 'POST /v1/verify, JWT access token', server: keyport, path: '/v1/verify', method: 'POST', ...json({ token: accessToken, environment: 'production', scopes: ['product.read'] }), expect: ok((b) => b.valid === true) });
     await run('barePost2', { name: 'bare Fastify POST (fixed JSON), again', server: bare, path: '/bare', method: 'POST', ...bareBody, expect: (st) => st === 200 });
     await run('token', { name: 'POST /oauth/token (Keyport)', server: keyport, path: '/oauth/token', method: 'POST', headers: { ...form, authorization: basicKeyport }, body: 'grant_type=client_credentials', expect: ok((b) => typeof b.access_token === 'string') });
-    await run('oidc', { name: 'POST /token (oidc-provider, JWT, EdDSA)', server: oidc, path: '/token', method: 'POST', headers: { ...form, authorization: basicOidc }, body: 'grant_type=client_credentials&scope=product.read', expect: ok((b) => typeof b.access_token === 'string') });
+    await run('oidc', { name: 'POST /token (oidc-provider, JWT, ES256)', server: oidc, path: '/token', method: 'POST', headers: { ...form, authorization: basicOidc }, body: 'grant_type=client_credentials&scope=product.read', expect: ok((b) => typeof b.access_token === 'string') });
     await run('bareGet', { name: 'bare Fastify GET (fixed JSON)', server: bare, path: '/bare', method: 'GET', expect: (st) => st === 200 });
     const listExpect = ok((b) => Array.isArray(b.items) && b.items.length === 50);
     await run('listFiltered', { name: 'GET keys ?environment&active&sort=-createdAt', server: keyport, path: list('environment=production&active=true&sort=-createdAt&limit=50'), method: 'GET', ...ownerGet, expect: listExpect });
@@ -221,7 +221,7 @@ function writeReport(x: {
     `- Machine: ${cpus().length} × ${cpuModel}; Node.js ${process.version}; loopback only.`,
     `- Load: autocannon, ${CONNECTIONS} connections, ${WARMUP} s warm-up then ${DURATION} s measured per row, from the same machine.`,
     `- Store: embedded SQLite with ${x.seeded.total.toLocaleString('en')} keys (seeded through the repository layer in one transaction in ${x.seedSeconds.toFixed(0)} s; keyport.db ${x.dbMb} MB), ${BIG_ACCOUNT_KEYS.toLocaleString('en')} of them in the account the listings read.`,
-    '- Keyport runs as `node --import tsx src/start.ts` with `KEYPORT_LOG_LEVEL=warn`; the baseline is a bare Fastify app whose route returns a fixed JSON body (bench/bare-server.ts), sent the same request as the row it is compared with; the token endpoint is compared with oidc-provider issuing client-credentials JWT access tokens signed with EdDSA (bench/oidc-provider-server.ts).',
+    '- Keyport runs as `node --import tsx src/start.ts` with `KEYPORT_LOG_LEVEL=warn`; the baseline is a bare Fastify app whose route returns a fixed JSON body (bench/bare-server.ts), sent the same request as the row it is compared with; the token endpoint is compared with oidc-provider issuing client-credentials JWT access tokens signed with ES256, like Keyport's (bench/oidc-provider-server.ts).',
     '- CPU/req: user + system CPU time of the server process (from /proc/<pid>/stat) over the measured seconds, divided by the requests served. Steadier than req/s.',
     '',
     '| scenario | req/s | p50 ms | p99 ms | CPU µs/req | req/s ÷ baseline | p99 ÷ baseline | target |',

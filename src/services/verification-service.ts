@@ -7,7 +7,7 @@ import type { KeyRecord, RateLimitPolicy } from '../domain/model.js';
 import type { RateLimitState } from '../domain/rate-limit.js';
 import { decodeJwt, looksLikeJwt, verifyJwtSignature } from '../oauth/jwt.js';
 import type { RevocationList } from '../oauth/revocations.js';
-import { SIGNING_ALG, type SigningKeys } from '../oauth/signing-keys.js';
+import type { SigningKeys } from '../oauth/signing-keys.js';
 import type { Store } from '../storage/repositories.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { UsageRecorder } from './usage-recorder.js';
@@ -254,11 +254,12 @@ export class VerificationService {
     const jwt = decodeJwt(value);
     if (jwt === null) return 'malformed';
     const { header, payload: p } = jwt;
-    if (header.alg !== SIGNING_ALG || typeof header.kid !== 'string') return 'unknown';
+    if (typeof header.kid !== 'string') return 'unknown';
     // RFC 9068 4: the typ header must be at+jwt (or its full media type).
     if (typeof header.typ !== 'string' || !/^(application\/)?at\+jwt$/i.test(header.typ)) return 'malformed';
-    const publicKey = this.signingKeys.publicKey(header.kid);
-    if (publicKey === undefined || !verifyJwtSignature(jwt, publicKey)) return 'unknown';
+    // The algorithm is the key's, never the token's (a token naming another one fails).
+    const signer = this.signingKeys.publicKey(header.kid);
+    if (signer === undefined || !verifyJwtSignature(jwt, signer.key, signer.alg)) return 'unknown';
     const str = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
     if (
       !str(p.sub) || !str(p.jti) || !str(p.client_id) || !str(p.iss) || !str(p.account) ||

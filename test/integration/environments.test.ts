@@ -40,7 +40,7 @@ for (const store of STORES) {
       assert.equal(decodeJwt(production.token).claims.iss, `${kp.url}/production`);
       const metadata = (await kp.as(null)('GET', '/.well-known/oauth-authorization-server/production')).body;
       const jwks = createRemoteJWKSet(new URL(metadata.jwks_uri));
-      const options = { issuer: metadata.issuer, audience: kp.url, typ: 'at+jwt', algorithms: ['EdDSA'], currentDate: new Date(kp.clock.now()) };
+      const options = { issuer: metadata.issuer, audience: kp.url, typ: 'at+jwt', algorithms: ['ES256'], currentDate: new Date(kp.clock.now()) };
       const { payload } = await jwtVerify(production.token, jwks, options);
       assert.equal(payload.environment, 'production');
       await assert.rejects(jwtVerify(sandbox.token, jwks, options), (err: any) => err.code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' && err.claim === 'iss');

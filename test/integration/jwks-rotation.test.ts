@@ -48,14 +48,14 @@ for (const store of STORES) {
       assert.equal((await kp.as(null)('GET', '/.well-known/oauth-authorization-server/staging')).status, 400);
     });
 
-    test('the JWKS publishes Ed25519 public keys only; private keys are stored encrypted', async () => {
+    test('the JWKS publishes P-256 public keys only; private keys are stored encrypted', async () => {
       const res = await kp.as(null)('GET', '/.well-known/jwks.json');
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('cache-control'), 'public, max-age=60');
       assert.equal(res.body.keys.length, 1);
       const [key] = res.body.keys;
-      assert.deepEqual(Object.keys(key).sort(), ['alg', 'crv', 'kid', 'kty', 'use', 'x']);
-      assert.deepEqual([key.kty, key.crv, key.alg, key.use], ['OKP', 'Ed25519', 'EdDSA', 'sig']);
+      assert.deepEqual(Object.keys(key).sort(), ['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']);
+      assert.deepEqual([key.kty, key.crv, key.alg, key.use], ['EC', 'P-256', 'ES256', 'sig']);
       const rows = await kp.services.store.repos.signingKeys.list();
       assert.equal(rows.length, 1);
       assert.match(rows[0]!.privateKey, /^v1\./, 'an encryption envelope');
@@ -117,7 +117,7 @@ for (const store of STORES) {
       const listed = await runCli(['signing-keys', 'list'], env);
       assert.equal(listed.code, 0, listed.stderr);
       assert.match(listed.stdout.split('\n')[0]!, /^KID\s+STATUS\s+ALG\s+SIGNS FROM\s+PUBLISHED UNTIL$/);
-      assert.match(listed.stdout.split('\n')[1]!, new RegExp(`^${kid}\\s+next\\s+EdDSA`));
+      assert.match(listed.stdout.split('\n')[1]!, new RegExp(`^${kid}\\s+next\\s+ES256`));
       const json = JSON.parse((await runCli(['--json', 'signing-keys', 'list'], env)).stdout);
       assert.equal(json.items[0].kid, kid);
     });

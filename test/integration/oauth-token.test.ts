@@ -21,7 +21,7 @@ for (const store of STORES) {
         issuer: `${kp.url}/${environment}`,
         audience,
         typ: 'at+jwt',
-        algorithms: ['EdDSA'],
+        algorithms: ['ES256'],
         currentDate: new Date(kp.clock.now()),
       });
     };
@@ -48,7 +48,7 @@ for (const store of STORES) {
 
       const { payload, protectedHeader } = await verifyOffline(res.body.access_token, 'production');
       const jwks = (await kp.api('GET', '/.well-known/jwks.json')).body;
-      assert.deepEqual(protectedHeader, { alg: 'EdDSA', typ: 'at+jwt', kid: jwks.keys[0].kid });
+      assert.deepEqual(protectedHeader, { alg: 'ES256', typ: 'at+jwt', kid: jwks.keys[0].kid });
       const iat = Math.floor(kp.clock.now() / 1000);
       assert.deepEqual(payload, {
         iss: `${kp.url}/production`,

@@ -2,32 +2,39 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { importJWK, jwtVerify } from 'jose';
-import { decodeJwt, looksLikeJwt, signJwt, verifyJwtSignature } from '../../src/oauth/jwt.js';
+import { decodeJwt, looksLikeJwt, signJwt, verifyJwtSignature, type JwsAlg } from '../../src/oauth/jwt.js';
 
-describe('compact JWS with Ed25519', () => {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+const pairs: [JwsAlg, ReturnType<typeof generateKeyPairSync>][] = [
+  ['ES256', generateKeyPairSync('ec', { namedCurve: 'P-256' })],
+  ['EdDSA', generateKeyPairSync('ed25519')],
+];
 
-  test('what it signs, jose verifies', async () => {
-    const token = signJwt({ alg: 'EdDSA', typ: 'at+jwt', kid: 'k1' }, { sub: 'key_1', exp: 4_000_000_000 }, privateKey);
-    const { payload, protectedHeader } = await jwtVerify(token, await importJWK({ ...publicKey.export({ format: 'jwk' }), alg: 'EdDSA' }));
-    assert.deepEqual(protectedHeader, { alg: 'EdDSA', typ: 'at+jwt', kid: 'k1' });
-    assert.deepEqual(payload, { sub: 'key_1', exp: 4_000_000_000 });
-    const decoded = decodeJwt(token)!;
-    assert.equal(verifyJwtSignature(decoded, publicKey), true);
+for (const [alg, { publicKey, privateKey }] of pairs) {
+  describe(`compact JWS with ${alg}`, () => {
+    test('what it signs, jose verifies', async () => {
+      const token = signJwt({ alg, typ: 'at+jwt', kid: 'k1' }, { sub: 'key_1', exp: 4_000_000_000 }, privateKey);
+      const { payload, protectedHeader } = await jwtVerify(token, await importJWK({ ...publicKey.export({ format: 'jwk' }), alg }));
+      assert.deepEqual(protectedHeader, { alg, typ: 'at+jwt', kid: 'k1' });
+      assert.deepEqual(payload, { sub: 'key_1', exp: 4_000_000_000 });
+      assert.equal(verifyJwtSignature(decodeJwt(token)!, publicKey, alg), true);
+    });
+
+    test('a changed payload, another key or another alg in the header fails', () => {
+      const token = signJwt({ alg }, { scope: 'a' }, privateKey);
+      const [h, , s] = token.split('.');
+      const forged = decodeJwt(`${h}.${Buffer.from('{"scope":"a b"}').toString('base64url')}.${s}`)!;
+      assert.equal(verifyJwtSignature(forged, publicKey, alg), false);
+      const other = alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519');
+      assert.equal(verifyJwtSignature(decodeJwt(token)!, other.publicKey, alg), false);
+      const renamed = decodeJwt(`${Buffer.from(JSON.stringify({ alg: alg === 'ES256' ? 'EdDSA' : 'ES256' })).toString('base64url')}.${token.split('.')[1]}.${s}`)!;
+      assert.equal(verifyJwtSignature(renamed, publicKey, alg), false, 'the key decides the algorithm, not the token');
+    });
   });
+}
 
-  test('a changed payload or another key fails the signature', () => {
-    const token = signJwt({ alg: 'EdDSA' }, { scope: 'a' }, privateKey);
-    const [h, , s] = token.split('.');
-    const forged = decodeJwt(`${h}.${Buffer.from('{"scope":"a b"}').toString('base64url')}.${s}`)!;
-    assert.equal(verifyJwtSignature(forged, publicKey), false);
-    assert.equal(verifyJwtSignature(decodeJwt(token)!, generateKeyPairSync('ed25519').publicKey), false);
-  });
-
-  test('decoding refuses what is not a compact JWS of JSON objects', () => {
-    for (const value of ['', 'a.b', 'a.b.c.d', 'kp_test_abc', `${'e30'}.${Buffer.from('[1]').toString('base64url')}.x`, 'e30.e30.x', `${'x'.repeat(9000)}.a.b`])
-      assert.equal(decodeJwt(value), null, value.slice(0, 40));
-    assert.equal(looksLikeJwt('eyJ.eyJ.sig'), true);
-    assert.equal(looksLikeJwt('kp_test_x'), false);
-  });
+test('decoding refuses what is not a compact JWS of JSON objects', () => {
+  for (const value of ['', 'a.b', 'a.b.c.d', 'kp_test_abc', `${'e30'}.${Buffer.from('[1]').toString('base64url')}.x`, 'e30.e30.x', `${'x'.repeat(9000)}.a.b`])
+    assert.equal(decodeJwt(value), null, value.slice(0, 40));
+  assert.equal(looksLikeJwt('eyJ.eyJ.sig'), true);
+  assert.equal(looksLikeJwt('kp_test_x'), false);
 });

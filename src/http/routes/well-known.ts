@@ -59,7 +59,7 @@ export const wellKnownRoutes: FastifyPluginAsync<{ services: Services; config: R
                 type: 'array',
                 items: {
                   type: 'object',
-                  properties: { kty: { type: 'string' }, crv: { type: 'string' }, x: { type: 'string' }, kid: { type: 'string' }, alg: { type: 'string' }, use: { type: 'string' } },
+                  properties: { kty: { type: 'string' }, crv: { type: 'string' }, x: { type: 'string' }, y: { type: 'string' }, kid: { type: 'string' }, alg: { type: 'string' }, use: { type: 'string' } },
                 },
               },
             },
