@@ -36,8 +36,12 @@ export interface DecodedJwt {
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
-/** Does the string look like a compact JWS (three base64url parts)? */
-export const looksLikeJwt = (value: string) => value.length <= 8192 && JWT_SHAPE.test(value);
+/**
+ * Does the string look like a compact JWS (three base64url parts)? A JOSE header is a JSON object,
+ * so its base64url starts with "ey": key strings are told apart without running the pattern.
+ */
+export const looksLikeJwt = (value: string) =>
+  value.length <= 8192 && value.charCodeAt(0) === 101 && value.charCodeAt(1) === 121 && JWT_SHAPE.test(value);
 
 /** Splits and parses a compact JWS; null when it is not one (bad base64url or JSON, or not objects). */
 export function decodeJwt(token: string): DecodedJwt | null {
