@@ -221,7 +221,7 @@ function writeReport(x: {
     `- Machine: ${cpus().length} × ${cpuModel}; Node.js ${process.version}; loopback only.`,
     `- Load: autocannon, ${CONNECTIONS} connections, ${WARMUP} s warm-up then ${DURATION} s measured per row, from the same machine.`,
     `- Store: embedded SQLite with ${x.seeded.total.toLocaleString('en')} keys (seeded through the repository layer in one transaction in ${x.seedSeconds.toFixed(0)} s; keyport.db ${x.dbMb} MB), ${BIG_ACCOUNT_KEYS.toLocaleString('en')} of them in the account the listings read.`,
-    '- Keyport runs as `node --import tsx src/start.ts` with `KEYPORT_LOG_LEVEL=warn`; the baseline is a bare Fastify app whose route returns a fixed JSON body (bench/bare-server.ts), sent the same request as the row it is compared with; the token endpoint is compared with oidc-provider issuing client-credentials JWT access tokens signed with ES256, like Keyport's (bench/oidc-provider-server.ts).',
+    '- Keyport runs as `node --import tsx src/start.ts` with `KEYPORT_LOG_LEVEL=warn`; the baseline is a bare Fastify app whose route returns a fixed JSON body (bench/bare-server.ts), sent the same request as the row it is compared with; the token endpoint is compared with oidc-provider issuing client-credentials JWT access tokens signed with ES256 like Keyport (bench/oidc-provider-server.ts).',
     '- CPU/req: user + system CPU time of the server process (from /proc/<pid>/stat) over the measured seconds, divided by the requests served. Steadier than req/s.',
     '',
     '| scenario | req/s | p50 ms | p99 ms | CPU µs/req | req/s ÷ baseline | p99 ÷ baseline | target |',
