@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { generateKeyString } from '../../src/domain/key-strings.js';
 import { createAccount, createKey, STORES, startTestKeyport, type TestKeyport } from '../helpers/keyport.js';
-import { accessToken } from '../helpers/oauth.js';
+import { accessToken, postForm } from '../helpers/oauth.js';
 
 for (const store of STORES) {
   describe(`POST /v1/verify and GET /v1/whoami (${store})`, () => {
@@ -122,6 +122,31 @@ for (const store of STORES) {
         assert.equal(res.body.code, 'validation_failed');
         assert.ok(res.body.errors.some((e: any) => e.pointer === pointer), `${JSON.stringify(res.body.errors)} names ${pointer}`);
       }
+    });
+
+    test("a gateway's service token verifies its account's credentials only (403 elsewhere), and introspects them", async () => {
+      const other = await createAccount(kp.api);
+      const gateway = kp.as((await kp.api('POST', `/v1/accounts/${account}/service-tokens`, { name: 'Shop gateway' })).body.token);
+      const mine = await tokenKey();
+      const theirs = await createKey(kp.api, other, { credentialType: 'token', active: true });
+      assert.equal((await gateway('POST', '/v1/verify', { key: mine.secret })).body.valid, true);
+      const refused = await gateway('POST', '/v1/verify', { key: theirs.secret });
+      assert.deepEqual([refused.status, refused.body.code], [403, 'forbidden']);
+      assert.equal(refused.body.detail, `Verifying credentials of account '${other}' needs the 'keys.verify' permission on it.`);
+      assert.deepEqual((await gateway('POST', '/v1/verify', { key: generateKeyString('token', 'sandbox') })).body, { valid: false, code: 'unknown' });
+
+      const client = await createKey(kp.api, account);
+      const token = await accessToken(kp, client.key.clientId, client.secret);
+      const otherClient = await createKey(kp.api, other);
+      const otherToken = await accessToken(kp, otherClient.key.clientId, otherClient.secret);
+      const gatewayToken = (await kp.api('POST', `/v1/accounts/${account}/service-tokens`, { name: 'Introspecting gateway' })).body.token;
+      const introspect = async (t: string) => (await postForm(`${kp.url}/oauth/introspect`, { token: t }, { authorization: `Bearer ${gatewayToken}` })).body;
+      assert.equal((await introspect(token)).active, true);
+      assert.deepEqual(await introspect(otherToken), { active: false }, "another account's token is not this gateway's to know");
+      // Introspecting is not revoking: that needs keys.edit.
+      const revoke = await postForm(`${kp.url}/oauth/revoke`, { token }, { authorization: `Bearer ${gatewayToken}` });
+      assert.deepEqual([revoke.status, revoke.body.error], [403, 'insufficient_scope']);
+      assert.equal((await verify({ token })).valid, true);
     });
 
     test('lastUsedAt is kept current without a storage write per request', async () => {
