@@ -179,10 +179,13 @@ function parseOAuthConfig(env: NodeJS.ProcessEnv, problems: string[]): OAuthConf
   const rotation = parseInteger(env, 'KEYPORT_SIGNING_KEY_ROTATION', 30 * 86_400, 0, 10 * 366 * 86_400, problems, ' seconds');
   if (rotation > 0 && rotation < 3600)
     problems.push(`KEYPORT_SIGNING_KEY_ROTATION must be 0 (no scheduled rotation) or at least 3600 seconds (got '${rotation}')`);
+  const prepublish = parseInteger(env, 'KEYPORT_SIGNING_KEY_PREPUBLISH', 300, 0, 86_400, problems, ' seconds');
+  if (rotation > 0 && prepublish >= rotation)
+    problems.push(`KEYPORT_SIGNING_KEY_PREPUBLISH (${prepublish} s) must be shorter than KEYPORT_SIGNING_KEY_ROTATION (${rotation} s): a key must sign before the next one is made`);
   return {
     tokenAudience,
     signingKeyRotation: rotation,
-    signingKeyPrepublish: parseInteger(env, 'KEYPORT_SIGNING_KEY_PREPUBLISH', 300, 0, 86_400, problems, ' seconds'),
+    signingKeyPrepublish: prepublish,
     syncIntervalMs: parseInteger(env, 'KEYPORT_SYNC_INTERVAL_MS', 250, 50, 5000, problems, ' milliseconds'),
     redisUrl,
     authFailuresPerClient: parseInteger(env, 'KEYPORT_AUTH_FAILURES_PER_CLIENT', 10, 1, 1_000_000, problems),

@@ -92,7 +92,9 @@ export class ClientAuthenticator {
     const id = parseKeyString(clientId);
     const client = id?.type === 'clientId' && parseKeyString(secret)?.type === 'clientSecret' ? await this.find(clientId) : null;
     if (client === null || !secretMatches(client.record, secret, this.clock.now())) {
-      this.throttles.byClient.fail(clientId);
+      // Only a well-formed client id is worth counting (and bounded in size); garbage counts
+      // against the address alone.
+      if (id?.type === 'clientId') this.throttles.byClient.fail(clientId);
       this.throttles.byAddress.fail(sourceAddress);
       throw new InvalidClient('Client authentication failed: unknown client id, or wrong secret.');
     }

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('configuration of tokens, signing keys and throttling', () => {
+  test('defaults', () => {
+    assert.deepEqual(loadConfig({}).oauth, {
+      tokenAudience: null,
+      signingKeyRotation: 30 * 86_400,
+      signingKeyPrepublish: 300,
+      syncIntervalMs: 250,
+      redisUrl: null,
+      authFailuresPerClient: 10,
+      authFailuresPerAddress: 100,
+      authFailureWindow: 300,
+    });
+  });
+
+  test('values are read and checked', () => {
+    const config = loadConfig({
+      KEYPORT_TOKEN_AUDIENCE: 'https://api.shop.example',
+      KEYPORT_SIGNING_KEY_ROTATION: '0',
+      KEYPORT_SIGNING_KEY_PREPUBLISH: '60',
+      KEYPORT_SYNC_INTERVAL_MS: '100',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      KEYPORT_AUTH_FAILURES_PER_CLIENT: '5',
+      KEYPORT_AUTH_FAILURES_PER_ADDRESS: '50',
+      KEYPORT_AUTH_FAILURE_WINDOW: '60',
+    });
+    assert.deepEqual(config.oauth, {
+      tokenAudience: 'https://api.shop.example',
+      signingKeyRotation: 0,
+      signingKeyPrepublish: 60,
+      syncIntervalMs: 100,
+      redisUrl: 'redis://127.0.0.1:6379',
+      authFailuresPerClient: 5,
+      authFailuresPerAddress: 50,
+      authFailureWindow: 60,
+    });
+  });
+
+  test('every bad variable is named in one error', () => {
+    const bad = {
+      KEYPORT_TOKEN_AUDIENCE: 'not a uri',
+      KEYPORT_SIGNING_KEY_ROTATION: '60',
+      KEYPORT_SYNC_INTERVAL_MS: 'fast',
+      REDIS_URL: 'http://127.0.0.1:6379',
+      KEYPORT_AUTH_FAILURES_PER_CLIENT: '0',
+      KEYPORT_AUTH_FAILURES_PER_ADDRESS: '-1',
+      KEYPORT_AUTH_FAILURE_WINDOW: '1.5',
+    };
+    assert.throws(() => loadConfig(bad), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      for (const name of Object.keys(bad)) assert.match(err.message, new RegExp(name), name);
+      return true;
+    });
+    assert.throws(
+      () => loadConfig({ KEYPORT_SIGNING_KEY_ROTATION: '3600', KEYPORT_SIGNING_KEY_PREPUBLISH: '3600' }),
+      /KEYPORT_SIGNING_KEY_PREPUBLISH \(3600 s\) must be shorter than KEYPORT_SIGNING_KEY_ROTATION/,
+    );
+  });
+});
