@@ -38,9 +38,10 @@ export const oauthRoutes: FastifyPluginAsync<{ services: Services; config: Reado
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(FORM, { parseAs: 'string' }, (_request, body, done) => done(null, body));
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('cache-control', 'no-store');
     reply.header('pragma', 'no-cache');
+    done(null, payload);
   });
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const oauth = toOAuthError(error);
