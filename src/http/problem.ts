@@ -34,8 +34,14 @@ function toFieldErrors(error: FastifyError): FieldError[] {
     const params = v.params as Record<string, unknown>;
     let pointer = v.instancePath;
     let detail = v.message ?? 'is invalid';
-    if (v.keyword === 'required') pointer += `/${String(params.missingProperty)}`, (detail = 'is required');
-    if (v.keyword === 'additionalProperties') pointer += `/${String(params.additionalProperty)}`, (detail = 'is not a known field');
+    if (v.keyword === 'required') {
+      pointer += `/${String(params.missingProperty)}`;
+      detail = 'is required';
+    }
+    if (v.keyword === 'additionalProperties') {
+      pointer += `/${String(params.additionalProperty)}`;
+      detail = 'is not a known field';
+    }
     if (v.keyword === 'enum') detail = `must be one of ${(params.allowedValues as unknown[]).map((x) => JSON.stringify(x)).join(', ')}`;
     return { pointer: `${part}${pointer}`, detail };
   });

@@ -169,20 +169,8 @@ export class GrantsRepository {
   }
 }
 
-export interface AuditEntry {
-  id: string;
-  accountId: string | null;
-  at: number;
-  action: string;
-  actorKind: string;
-  actorId: string;
-  actorLabel: string;
-  sourceIp: string | null;
-  keyId: string | null;
-  targetId: string | null;
-  before: unknown;
-  after: unknown;
-}
+/** An audit row with its before/after read back from JSON. */
+export type AuditEntry = Omit<Selectable<AuditLogTable>, 'before' | 'after'> & { before: unknown; after: unknown };
 
 export interface AuditFilter {
   from?: number;
