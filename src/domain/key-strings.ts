@@ -94,7 +94,7 @@ export function hashKeyString(value: string): string {
 /** Constant-time comparison of a candidate secret against a stored hash. */
 export function secretMatchesHash(candidate: string, storedHash: string | null): boolean {
   if (storedHash === null) return false;
-  const a = Buffer.from(hashKeyString(candidate), 'hex');
+  const a = hash('sha256', candidate, 'buffer');
   const b = Buffer.from(storedHash, 'hex');
   return a.length === b.length && timingSafeEqual(a, b);
 }

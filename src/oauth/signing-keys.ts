@@ -5,7 +5,7 @@ import { newId } from '../domain/ids.js';
 import { SETTING_BOUNDS } from '../domain/settings.js';
 import type { SigningKeyRecord } from '../storage/oauth-repositories.js';
 import type { Store } from '../storage/repositories.js';
-import type { JwsAlg } from './jwt.js';
+import { JwsSigner, type JwsAlg } from './jwt.js';
 
 /**
  * JWS algorithm of new signing keys: ES256 (ECDSA on P-256, RFC 7518 3.4). Every JWT library
@@ -45,6 +45,8 @@ interface LoadedKey {
   jwk: PublicJwk;
   publicKey: KeyObject;
   privateKey: KeyObject;
+  /** Signs access tokens (typ at+jwt) with this key. */
+  signer: JwsSigner;
 }
 
 export interface SigningKeyOptions {
@@ -99,7 +101,9 @@ export class SigningKeys {
 
   private decode(record: SigningKeyRecord): LoadedKey {
     const privateKey = createPrivateKey(this.keyring.decryptText(record.privateKey));
-    return { record, alg: record.alg as JwsAlg, jwk: JSON.parse(record.publicJwk) as PublicJwk, publicKey: createPublicKey(privateKey), privateKey };
+    const alg = record.alg as JwsAlg;
+    const signer = new JwsSigner({ alg, typ: 'at+jwt', kid: record.id }, privateKey);
+    return { record, alg, jwk: JSON.parse(record.publicJwk) as PublicJwk, publicKey: createPublicKey(privateKey), privateKey, signer };
   }
 
   /** Makes a key pair and stores it (private half encrypted); false if the generation was taken. */
@@ -120,12 +124,12 @@ export class SigningKeys {
     return { added, id };
   }
 
-  /** The key to sign with now: the newest generation that has activated. */
-  current(): { kid: string; alg: JwsAlg; privateKey: KeyObject } {
+  /** The signer of the key to sign with now: the newest generation that has activated. */
+  currentSigner(): JwsSigner {
     const now = this.clock.now();
     const key = this.keys.find((k) => k.record.activatesAt <= now) ?? this.keys[this.keys.length - 1];
     if (!key) throw new Error('no signing key loaded');
-    return { kid: key.record.id, alg: key.alg, privateKey: key.privateKey };
+    return key.signer;
   }
 
   /** When a newer generation took over from `index` (null while none has). */

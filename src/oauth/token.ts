@@ -10,7 +10,6 @@ import { readClientCredentials, type ClientAuthenticator } from './client-auth.j
 import { InvalidClient, InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget, SlowDown, UnsupportedGrantType } from './errors.js';
 import type { FormParams } from './form.js';
 import { issuerOf } from './issuer.js';
-import { signJwt } from './jwt.js';
 import type { SigningKeys } from './signing-keys.js';
 
 /** A request to one of the OAuth endpoints, as the HTTP layer hands it over. */
@@ -146,8 +145,7 @@ export class TokenEndpoint {
     // The key's sales channel is one of its own account's: it says nothing about another's.
     if (grant === undefined && key.channel !== null) claims.channel = key.channel;
     if (grant !== undefined) Object.assign(claims, { grant_id: grant.id, grant_version: grant.updatedAt, key_account: key.accountId });
-    const { kid, alg, privateKey } = this.signingKeys.current();
-    const accessToken = signJwt({ alg, typ: 'at+jwt', kid }, claims, privateKey);
+    const accessToken = await this.signingKeys.currentSigner().sign(claims);
     this.usage.record(key.id, now);
     return { body: { access_token: accessToken, token_type: 'Bearer', expires_in: ttl, scope: claims.scope }, rateLimit };
   }
