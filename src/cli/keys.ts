@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import type { ApiClient } from './client.js';
 import { CliError } from './client.js';
 import { printFields, printJson, printTable } from './output.js';
-import { dateTime, integer, list, role } from './parse.js';
+import { dateTime, integer, list, requireYes, role } from './parse.js';
 
 type Globals = () => { client: ApiClient; json: boolean };
 
@@ -53,11 +53,6 @@ function printIssued(issued: { key: any; secret: string | null }, json: boolean)
 
 const keyPath = (account: string, key?: string) =>
   `/v1/accounts/${encodeURIComponent(account)}/keys${key ? `/${encodeURIComponent(key)}` : ''}`;
-
-/** Refuses an irreversible action unless --yes was given. */
-function requireYes(opts: { yes?: boolean }, what: string): void {
-  if (!opts.yes) throw new CliError(`${what} cannot be undone: add --yes to go ahead.`, 2);
-}
 
 /** `keyport keys ...` */
 export function keysCommand(globals: Globals): Command {

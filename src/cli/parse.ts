@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { CliError } from './client.js';
 
 /** Option parsers: a bad value is refused by commander with the option named, before any request. */
 
@@ -32,4 +33,9 @@ export function role(value: string, previous: { definition: string; level: strin
 export function dateTime(value: string): string {
   if (Number.isNaN(Date.parse(value))) throw new InvalidArgumentError('must be an ISO 8601 date or date-time, e.g. 2027-01-31 or 2027-01-31T12:00:00Z.');
   return /^\d{4}-\d{2}-\d{2}$/.test(value) ? value : new Date(value).toISOString();
+}
+
+/** Refuses an irreversible action unless --yes was given. */
+export function requireYes(opts: { yes?: boolean }, what: string): void {
+  if (!opts.yes) throw new CliError(`${what} cannot be undone: add --yes to go ahead.`, 2);
 }

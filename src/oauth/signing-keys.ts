@@ -29,14 +29,19 @@ export type PublicJwk =
 export interface SigningKeyInfo {
   kid: string;
   alg: string;
-  /** `next`: published, not signing yet; `current`: signing; `retired`: published until its tokens expire. */
-  status: 'next' | 'current' | 'retired';
+  /**
+   * `next`: published, not signing yet; `current`: signing; `retired`: published until its tokens
+   * expire; `withdrawn`: unpublished after a suspected compromise, its tokens refused.
+   */
+  status: 'next' | 'current' | 'retired' | 'withdrawn';
   createdAt: number;
   activatesAt: number;
   /** When a newer key took over signing; null while none has. */
   retiredAt: number | null;
   /** Until when the public key stays in the JWKS; null while it signs or waits to. */
   publishedUntil: number | null;
+  /** When it was withdrawn; null unless it was. */
+  withdrawnAt: number | null;
 }
 
 interface LoadedKey {
@@ -70,8 +75,10 @@ export class SigningKeys {
   /** Newest generation first. */
   private keys: LoadedKey[] = [];
   private readonly byId = new Map<string, LoadedKey>();
+  /** The kids of withdrawn keys: their tokens are refused even where a verification is cached. */
+  private withdrawn: ReadonlySet<string> = new Set();
   private lastUnknownKidReload = 0;
-  /** Called after this node added a key, to tell the other nodes (wired to the cluster event log). */
+  /** Called after this node added or withdrew a key, to tell the other nodes (wired to the cluster event log). */
   onRotated: () => Promise<void> = async () => {};
 
   constructor(
@@ -84,10 +91,15 @@ export class SigningKeys {
   /** Reads every key from the store and decrypts the private halves. */
   async load(): Promise<void> {
     const records = await this.store.repos.signingKeys.list();
-    const loaded = records.map((record) => this.byId.get(record.id) ?? this.decode(record));
+    // Decrypting and parsing keys is done once per key; the row is re-read (it may have been withdrawn).
+    const loaded = records.map((record) => {
+      const known = this.byId.get(record.id);
+      return known === undefined ? this.decode(record) : { ...known, record };
+    });
     this.keys = loaded;
     this.byId.clear();
     for (const key of loaded) this.byId.set(key.record.id, key);
+    this.withdrawn = new Set(loaded.filter((k) => k.record.withdrawnAt !== null).map((k) => k.record.id));
   }
 
   /** Loads the keys and makes the first one when the store has none (first start). */
@@ -120,16 +132,30 @@ export class SigningKeys {
       privateKey: this.keyring.encrypt(privateKey.export({ format: 'pem', type: 'pkcs8' }) as string),
       createdAt: this.clock.now(),
       activatesAt,
+      withdrawnAt: null,
     });
     return { added, id };
   }
 
   /** The signer of the key to sign with now: the newest generation that has activated. */
   currentSigner(): JwsSigner {
-    const now = this.clock.now();
-    const key = this.keys.find((k) => k.record.activatesAt <= now) ?? this.keys[this.keys.length - 1];
-    if (!key) throw new Error('no signing key loaded');
+    const key = this.signing(this.clock.now());
+    if (key === undefined) throw new Error('no signing key loaded');
     return key.signer;
+  }
+
+  /**
+   * The newest key that has activated and is not withdrawn (withdrawing the signing key adds a new
+   * one first); before any has activated, the oldest.
+   */
+  private signing(now: number): LoadedKey | undefined {
+    let oldest: LoadedKey | undefined;
+    for (const key of this.keys) {
+      if (key.record.withdrawnAt !== null) continue;
+      if (key.record.activatesAt <= now) return key;
+      oldest = key;
+    }
+    return oldest;
   }
 
   /** When a newer generation took over from `index` (null while none has). */
@@ -143,8 +169,24 @@ export class SigningKeys {
   }
 
   private publishedUntil(index: number, now: number): number | null {
+    const withdrawn = this.keys[index]!.record.withdrawnAt;
+    if (withdrawn !== null) return withdrawn;
     const retired = this.retiredAt(index, now);
     return retired === null ? null : retired + MAX_TOKEN_TTL_MS + PUBLISH_MARGIN_MS;
+  }
+
+  /**
+   * Until when the store keeps a key: while it is published, and a withdrawn key until every token
+   * it can have signed has expired, so those tokens are answered `revoked` rather than `unknown`.
+   */
+  private keptUntil(index: number, now: number): number | null {
+    const withdrawn = this.keys[index]!.record.withdrawnAt;
+    return withdrawn !== null ? withdrawn + MAX_TOKEN_TTL_MS + PUBLISH_MARGIN_MS : this.publishedUntil(index, now);
+  }
+
+  /** Was the key `kid` withdrawn? Tokens naming it are revoked. */
+  isWithdrawn(kid: string): boolean {
+    return this.withdrawn.size !== 0 && this.withdrawn.has(kid);
   }
 
   /** The public key for `kid` and its algorithm, while it is published; undefined otherwise. */
@@ -176,15 +218,16 @@ export class SigningKeys {
   /** Every stored key with its state, newest first. */
   list(): SigningKeyInfo[] {
     const now = this.clock.now();
-    const signing = this.keys.find((k) => k.record.activatesAt <= now);
+    const signing = this.signing(now);
     return this.keys.map((k, i) => ({
       kid: k.record.id,
       alg: k.record.alg,
-      status: k === signing ? 'current' : k.record.activatesAt > now ? 'next' : 'retired',
+      status: k.record.withdrawnAt !== null ? 'withdrawn' : k === signing ? 'current' : k.record.activatesAt > now ? 'next' : 'retired',
       createdAt: k.record.createdAt,
       activatesAt: k.record.activatesAt,
       retiredAt: this.retiredAt(i, now),
       publishedUntil: this.publishedUntil(i, now),
+      withdrawnAt: k.record.withdrawnAt,
     }));
   }
 
@@ -209,6 +252,25 @@ export class SigningKeys {
   }
 
   /**
+   * Withdraws the key `kid` after a suspected compromise: it leaves the JWKS at once, every node
+   * refuses the tokens it signed (`revoked`), and it never signs again. When it is the key signing
+   * now, a new key is added first and signs at once. Undefined when there is no such key; a key
+   * already withdrawn stays as it is.
+   */
+  async withdraw(kid: string): Promise<SigningKeyInfo | undefined> {
+    await this.load();
+    const key = this.byId.get(kid);
+    if (key === undefined) return undefined;
+    if (key.record.withdrawnAt === null) {
+      if (this.signing(this.clock.now()) === key) await this.rotate({ immediately: true });
+      await this.store.repos.signingKeys.withdraw(kid, this.clock.now());
+      await this.load();
+      await this.onRotated();
+    }
+    return this.list().find((k) => k.kid === kid);
+  }
+
+  /**
    * The scheduled rotation: when the newest key is older than the rotation interval, rotate. Every
    * node checks; the unique generation lets one win, and the others learn of it from the event log.
    */
@@ -226,7 +288,7 @@ export class SigningKeys {
   /** Deletes keys that are no longer published: no unexpired token can carry their `kid`. */
   async purge(): Promise<void> {
     const now = this.clock.now();
-    const gone = this.keys.filter((_, i) => (this.publishedUntil(i, now) ?? Infinity) <= now).map((k) => k.record.id);
+    const gone = this.keys.filter((_, i) => (this.keptUntil(i, now) ?? Infinity) <= now).map((k) => k.record.id);
     if (gone.length === 0) return;
     await this.store.repos.signingKeys.deleteMany(gone);
     await this.load();

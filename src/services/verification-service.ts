@@ -45,7 +45,7 @@ export interface Credential {
   /** Keys: the rate limit as loaded. Tokens look up their key's current limit. */
   rateLimit: RateLimitPolicy | null;
   /** Access tokens only: the registered claims. */
-  token: { jti: string; clientId: string; issuedAt: number; issuer: string; audience: string | string[]; grant: GrantClaims | null } | null;
+  token: { jti: string; kid: string; clientId: string; issuedAt: number; issuer: string; audience: string | string[]; grant: GrantClaims | null } | null;
 }
 
 /** A token for another account than its key's: the grant it was issued under (external keys). */
@@ -146,7 +146,7 @@ export class VerificationService {
     } else {
       if (found.expiresAt! <= now) return this.refuse('expired', found);
       const token = found.token!;
-      if (this.revocations.isRevoked(token.jti, token.clientId)) return this.refuse('revoked', found);
+      if (this.revocations.isRevoked(token.jti, token.clientId) || this.signingKeys.isWithdrawn(token.kid)) return this.refuse('revoked', found);
       // Valid only while its grant stands as it was when the token was issued.
       if (token.grant !== null && this.revocations.isGrantRevoked(token.grant.id, found.keyId, token.grant.version)) return this.refuse('revoked', found);
     }
@@ -257,6 +257,8 @@ export class VerificationService {
     if (typeof header.kid !== 'string') return 'unknown';
     // RFC 9068 4: the typ header must be at+jwt (or its full media type).
     if (typeof header.typ !== 'string' || !/^(application\/)?at\+jwt$/i.test(header.typ)) return 'malformed';
+    // Signed by a key withdrawn after a suspected compromise: whatever the signature, not valid.
+    if (this.signingKeys.isWithdrawn(header.kid)) return 'revoked';
     // The algorithm is the key's, never the token's (a token naming another one fails).
     const signer = this.signingKeys.publicKey(header.kid);
     if (signer === undefined || !verifyJwtSignature(jwt, signer.key, signer.alg)) return 'unknown';
@@ -289,7 +291,7 @@ export class VerificationService {
       active: true,
       graceUntil: null,
       rateLimit: null,
-      token: { jti: p.jti, clientId: p.client_id, issuedAt: p.iat, issuer: p.iss, audience: p.aud as string | string[], grant },
+      token: { jti: p.jti, kid: header.kid, clientId: p.client_id, issuedAt: p.iat, issuer: p.iss, audience: p.aud as string | string[], grant },
     });
   }
 

@@ -13,6 +13,8 @@ export interface SigningKeyRecord {
   privateKey: string;
   createdAt: number;
   activatesAt: number;
+  /** Set when the key was withdrawn after a suspected compromise. */
+  withdrawnAt: number | null;
 }
 
 const toSigningKey = (row: Selectable<SigningKeysTable>): SigningKeyRecord => ({ ...row });
@@ -35,12 +37,17 @@ export class SigningKeysRepository {
     return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
   }
 
-  /** Removes keys that no token can still need. */
+  /** Marks a key withdrawn (once: a second call keeps the first time). */
+  async withdraw(id: string, at: number): Promise<void> {
+    await this.db.updateTable('signingKeys').set({ withdrawnAt: at }).where('id', '=', id).where('withdrawnAt', 'is', null).execute();
+  }
+
   /** Replaces the stored (encrypted) private key of one signing key: used when re-encrypting. */
   async setPrivateKey(id: string, privateKey: string): Promise<void> {
     await this.db.updateTable('signingKeys').set({ privateKey }).where('id', '=', id).execute();
   }
 
+  /** Removes keys that no token can still need. */
   async deleteMany(ids: readonly string[]): Promise<void> {
     if (ids.length) await this.db.deleteFrom('signingKeys').where('id', 'in', ids).execute();
   }

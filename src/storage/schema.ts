@@ -86,6 +86,8 @@ export interface SigningKeysTable {
   createdAt: number;
   /** When nodes start signing with it; until then it is published only, so caches pick it up. */
   activatesAt: number;
+  /** When it was withdrawn (suspected compromise): unpublished, its tokens refused. */
+  withdrawnAt: number | null;
 }
 
 /** What every node of a cluster must learn: revocations, key changes, signing-key rotations. */

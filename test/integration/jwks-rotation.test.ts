@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { runCli } from '../helpers/cli.js';
 import { apiClient, createAccount, createKey, STORES, startTestKeyport, TEST_TOKEN, type TestKeyport } from '../helpers/keyport.js';
-import { accessToken, decodeJwt, eventually, startPeer } from '../helpers/oauth.js';
+import { accessToken, basic, decodeJwt, eventually, postForm, startPeer } from '../helpers/oauth.js';
 
 const DAY = 86_400_000;
 
@@ -104,6 +104,51 @@ for (const store of STORES) {
       await verifyOffline(before);
     });
 
+    test('withdrawing the signing key after a compromise unpublishes it and stops its tokens at once; a new key signs', async () => {
+      const token = await accessToken(kp, client.key.clientId, client.secret);
+      const kid = decodeJwt(token).header.kid;
+      assert.equal((await kp.api('POST', '/v1/verify', { token })).body.valid, true, 'verified, and so cached');
+      const introspect = async () =>
+        (await postForm(`${kp.url}/oauth/introspect`, { token }, { authorization: basic(client.key.clientId, client.secret) })).body;
+      assert.equal((await introspect()).active, true);
+
+      assert.equal((await kp.as(null)('POST', `/v1/signing-keys/${kid}/withdraw`)).status, 401);
+      const withdrawn = await kp.api('POST', `/v1/signing-keys/${kid}/withdraw`);
+      assert.equal(withdrawn.status, 200);
+      assert.equal(withdrawn.body.status, 'withdrawn');
+      assert.equal(withdrawn.body.withdrawnAt, new Date(kp.clock.now()).toISOString());
+      assert.equal(withdrawn.body.publishedUntil, withdrawn.body.withdrawnAt);
+
+      assert.equal((await kids()).includes(kid), false, 'gone from the JWKS');
+      assert.deepEqual((await kp.api('POST', '/v1/verify', { token })).body, { valid: false, code: 'revoked' });
+      assert.deepEqual(await introspect(), { active: false });
+      await assert.rejects(verifyOffline(token), 'a resource server with the new JWKS refuses it');
+
+      const listed = (await kp.api('GET', '/v1/signing-keys')).body.items;
+      const current = listed.find((k: any) => k.status === 'current');
+      assert.ok(current && current.kid !== kid, 'a new key signs at once');
+      const fresh = await accessToken(kp, client.key.clientId, client.secret);
+      assert.equal(decodeJwt(fresh).header.kid, current.kid);
+      assert.equal((await kp.api('POST', '/v1/verify', { token: fresh })).body.valid, true);
+      await verifyOffline(fresh);
+
+      kp.clock.advance(1000);
+      const again = await kp.api('POST', `/v1/signing-keys/${kid}/withdraw`);
+      assert.equal(again.status, 200);
+      assert.equal(again.body.withdrawnAt, withdrawn.body.withdrawnAt, 'withdrawing twice changes nothing');
+      const unknown = await kp.api('POST', '/v1/signing-keys/sig_nothere/withdraw');
+      assert.equal(unknown.status, 404);
+      assert.equal(unknown.body.code, 'not_found');
+
+      // Kept in the store (its tokens answer `revoked`, not `unknown`) until they would have expired.
+      const stored = async () => (await kp.services.store.repos.signingKeys.list()).map((k) => k.id);
+      await kp.services.tokens.oauth.signingKeys.purge();
+      assert.ok((await stored()).includes(kid));
+      kp.clock.advance(DAY + 300_000);
+      await kp.services.tokens.oauth.signingKeys.purge();
+      assert.equal((await stored()).includes(kid), false);
+    });
+
     test('only the platform owner rotates; the CLI lists and rotates', async () => {
       assert.equal((await kp.as(null)('POST', '/v1/signing-keys/rotate', {})).status, 401);
       assert.equal((await kp.as(null)('GET', '/v1/signing-keys')).status, 401);
@@ -120,6 +165,19 @@ for (const store of STORES) {
       assert.match(listed.stdout.split('\n')[1]!, new RegExp(`^${kid}\\s+next\\s+ES256`));
       const json = JSON.parse((await runCli(['--json', 'signing-keys', 'list'], env)).stdout);
       assert.equal(json.items[0].kid, kid);
+
+      const unconfirmed = await runCli(['signing-keys', 'withdraw', kid], env);
+      assert.equal(unconfirmed.code, 2);
+      assert.match(unconfirmed.stderr, /cannot be undone: add --yes/);
+      assert.equal((await kp.api('GET', '/v1/signing-keys')).body.items[0].status, 'next', 'nothing changed');
+      const withdrawn = await runCli(['signing-keys', 'withdraw', kid, '--yes'], env);
+      assert.equal(withdrawn.code, 0, withdrawn.stderr);
+      assert.match(withdrawn.stdout, /^status:\s+withdrawn$/m);
+      assert.match(withdrawn.stdout, /Signing now with sig_/);
+      assert.equal((await kids()).includes(kid), false);
+      const missing = await runCli(['signing-keys', 'withdraw', 'sig_nothere', '--yes'], env);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /sig_nothere/);
     });
   });
 
@@ -155,6 +213,26 @@ for (const store of STORES) {
         })).json();
         assert.equal(decodeJwt(token.access_token).header.kid, second, 'the peer signs with the new key once it activates');
         assert.equal((await kp.api('POST', '/v1/verify', { token: token.access_token })).body.valid, true);
+      } finally {
+        await peer.close();
+      }
+    });
+
+    test('a key withdrawn on one node stops its tokens on every node within a second', async () => {
+      const peer = await startPeer(kp);
+      try {
+        const peerApi = apiClient(peer.url, TEST_TOKEN);
+        const { key, secret } = await createKey(kp.api, await createAccount(kp.api));
+        const token = await accessToken(kp, key.clientId, secret);
+        assert.equal((await peerApi('POST', '/v1/verify', { token })).body.valid, true, 'the peer has verified and cached it');
+        const { kid } = decodeJwt(token).header;
+        assert.equal((await kp.api('POST', `/v1/signing-keys/${kid}/withdraw`)).status, 200);
+        assert.ok(
+          await eventually(async () => (await peerApi('POST', '/v1/verify', { token })).body.code === 'revoked', 1000),
+          'the peer refuses it',
+        );
+        const peerKids = (await peerApi('GET', '/.well-known/jwks.json')).body.keys.map((k: any) => k.kid);
+        assert.equal(peerKids.includes(kid), false);
       } finally {
         await peer.close();
       }

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { notFound } from '../../domain/errors.js';
 import type { SigningKeyInfo } from '../../oauth/signing-keys.js';
 import type { Services } from '../../services/index.js';
 import { iso } from '../../services/key-view.js';
@@ -10,11 +11,12 @@ const signingKeySchema = {
   properties: {
     kid: { type: 'string' },
     alg: { type: 'string' },
-    status: { type: 'string', enum: ['next', 'current', 'retired'] },
+    status: { type: 'string', enum: ['next', 'current', 'retired', 'withdrawn'] },
     createdAt: { type: 'string', format: 'date-time' },
     activatesAt: { type: 'string', format: 'date-time' },
     retiredAt: { type: ['string', 'null'], format: 'date-time' },
     publishedUntil: { type: ['string', 'null'], format: 'date-time' },
+    withdrawnAt: { type: ['string', 'null'], format: 'date-time' },
   },
 } as const;
 
@@ -26,9 +28,10 @@ const view = (k: SigningKeyInfo) => ({
   activatesAt: iso(k.activatesAt),
   retiredAt: iso(k.retiredAt),
   publishedUntil: iso(k.publishedUntil),
+  withdrawnAt: iso(k.withdrawnAt),
 });
 
-/** The access-token signing keys, for the platform owner: list them and rotate them. */
+/** The access-token signing keys, for the platform owner: list, rotate and withdraw them. */
 export const signingKeyRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
   const { signingKeys } = services.tokens.oauth;
 
@@ -67,6 +70,26 @@ export const signingKeyRoutes: FastifyPluginAsync<{ services: Services }> = asyn
       await guard(services.auth, request, { platformOwner: true });
       const key = await signingKeys.rotate({ immediately: request.body?.immediately ?? false });
       return reply.status(201).send(view(key));
+    },
+  );
+
+  app.post<{ Params: { kid: string } }>(
+    '/v1/signing-keys/:kid/withdraw',
+    {
+      schema: {
+        tags: ['signing keys'],
+        summary: 'Withdraw a signing key after a suspected compromise (platform owner only): its tokens stop at once',
+        description:
+          "The key leaves /.well-known/jwks.json at once and never signs again; /v1/verify and introspection refuse every token it signed (`revoked`) on every node within a second. When it is the key signing now, a new key is added first and signs at once. Resource servers that cached the JWKS stop accepting its tokens when they refetch it. Withdrawing a key twice changes nothing.",
+        params: { type: 'object', properties: { kid: { type: 'string', minLength: 1, maxLength: 100 } }, required: ['kid'] },
+        response: { 200: signingKeySchema, ...problems(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      await guard(services.auth, request, { platformOwner: true });
+      const key = await signingKeys.withdraw(request.params.kid);
+      if (key === undefined) throw notFound('Signing key', request.params.kid);
+      return view(key);
     },
   );
 };

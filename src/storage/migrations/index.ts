@@ -5,6 +5,7 @@ import { oauth } from './002-oauth.js';
 import { operators } from './003-operators.js';
 import { portal } from './004-portal.js';
 import { grantRevocations } from './005-grant-revocations.js';
+import { signingKeyWithdrawal } from './006-signing-key-withdrawal.js';
 
 /**
  * The one migration set of both stores, applied in name order. A migration gets the dialect only
@@ -17,5 +18,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '003-operators': operators(dialect),
     '004-portal': portal(dialect),
     '005-grant-revocations': grantRevocations(dialect),
+    '006-signing-key-withdrawal': signingKeyWithdrawal(dialect),
   };
 }
