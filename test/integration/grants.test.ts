@@ -81,6 +81,8 @@ for (const store of STORES) {
         roles: [PRODUCT_VIEWER, LOGISTICS_VIEWER],
         channel: null,
         expiresAt: new Date((iat + 600) * 1000).toISOString(),
+        grantId: created.grantId,
+        keyAccount: B,
       });
       assert.deepEqual(await verify(token, { scopes: ['order.read'] }), { valid: false, code: 'insufficient_scope' }, "B's own scopes do not reach A");
       assert.equal((await kp.as(token)('GET', '/v1/whoami')).body.account, A);
@@ -104,7 +106,10 @@ for (const store of STORES) {
       });
 
       // The key's tokens for its own account are unchanged, with or without naming that account.
-      const own = decodeJwt(await accessToken(kp, b.key.clientId, b.secret)).claims;
+      const ownToken = await accessToken(kp, b.key.clientId, b.secret);
+      const own = decodeJwt(ownToken).claims;
+      const ownAnswer = await verify(ownToken);
+      assert.deepEqual([ownAnswer.account, 'grantId' in ownAnswer, 'keyAccount' in ownAnswer], [B, false, false]);
       assert.deepEqual([own.account, own.scope, own.aud, own.channel, 'grant_id' in own], [B, 'price.read price.write order.read order.write', kp.url, 'b2b', false]);
       const named = decodeJwt(await accessToken(kp, b.key.clientId, b.secret, { resource: resourceOf(B) })).claims;
       assert.deepEqual([named.account, named.scope, named.aud, 'grant_id' in named], [B, own.scope, resourceOf(B), false]);

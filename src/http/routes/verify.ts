@@ -26,6 +26,8 @@ const verifyAnswer = {
     },
     channel: { type: ['string', 'null'] },
     expiresAt: { type: ['string', 'null'], format: 'date-time', description: 'When the key or token expires; null for a key without expiry.' },
+    grantId: { type: 'string', description: 'Tokens for another account (external keys) only: the grant they were issued under.' },
+    keyAccount: { type: 'string', description: 'Tokens for another account only: the account owning the key (`account` is the granting one).' },
   },
 } as const;
 
@@ -54,6 +56,7 @@ function toAnswer(result: Verification): string {
       roles: c.roles.map((r) => ({ definition: r.definition, level: r.level })),
       channel: c.channel,
       expiresAt: c.expiresAtIso,
+      ...(c.token?.grant ? { grantId: c.token.grant.id, keyAccount: c.token.grant.keyAccountId } : {}),
     });
     VALID_ANSWERS.set(c, json);
   }
