@@ -80,17 +80,20 @@ export function loginCommands(globals: Globals): Command[] {
 
 /** `keyport audit export`: the audit log as JSON lines, every page, oldest filters applied. */
 export function auditCommand(globals: Globals): Command {
-  const cmd = new Command('audit').description('read the audit log of an account');
+  const cmd = new Command('audit').description("read the audit log of an account, or the platform's");
   cmd
     .command('export')
     .description('write the audit log as JSON lines (one entry a line, newest first)')
-    .requiredOption('-a, --account <account>', 'account id')
+    .option('-a, --account <account>', "the account's log")
+    .option('--platform', "the platform's log: what belongs to no account (platform owner)")
     .option('--from <date>', 'entries at or after', dateTime)
     .option('--to <date>', 'entries at or before', dateTime)
     .option('--actor <actor>', 'an operator or token id, or an e-mail')
     .option('--action <action>', "an action ('key.created') or a prefix ('key')")
     .option('--key <key>', 'entries about this key')
     .action(async (opts) => {
+      if (Boolean(opts.account) === Boolean(opts.platform)) throw new CliError('Name the log to export: --account <account> or --platform.', 2);
+      const path = opts.platform ? '/v1/audit' : `/v1/accounts/${encodeURIComponent(opts.account)}/audit`;
       const { client } = globals();
       const params = new URLSearchParams({ limit: '500' });
       if (opts.from) params.set('from', new Date(opts.from).toISOString());
@@ -100,7 +103,7 @@ export function auditCommand(globals: Globals): Command {
       let cursor: string | null = null;
       do {
         if (cursor) params.set('cursor', cursor);
-        const page: { items: unknown[]; nextCursor: string | null } = await client.request('GET', `/v1/accounts/${encodeURIComponent(opts.account)}/audit?${params}`);
+        const page: { items: unknown[]; nextCursor: string | null } = await client.request('GET', `${path}?${params}`);
         for (const item of page.items) process.stdout.write(JSON.stringify(item) + '\n');
         count += page.items.length;
         cursor = page.nextCursor;

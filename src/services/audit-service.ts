@@ -67,7 +67,8 @@ export class AuditService {
     });
   }
 
-  async list(accountId: string, filter: AuditFilter, limit: number, cursor?: string): Promise<{ items: AuditEntry[]; nextCursor: string | null }> {
+  /** One page of an account's entries, or with `accountId` null of the platform's (no account's). */
+  async list(accountId: string | null, filter: AuditFilter, limit: number, cursor?: string): Promise<{ items: AuditEntry[]; nextCursor: string | null }> {
     let after: { at: number; id: string } | undefined;
     if (cursor !== undefined) {
       try {

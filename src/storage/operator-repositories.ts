@@ -1,6 +1,7 @@
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { RoleAssignment } from '../domain/catalog.js';
 import type { Permission } from '../domain/principal.js';
+import { likeLiteral } from './like.js';
 import type { AuditLogTable, Database, GrantsTable } from './schema.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
@@ -197,13 +198,16 @@ export class AuditRepository {
       .execute();
   }
 
-  /** Newest first; continues after (at, id) of the previous page's last entry. */
-  async list(accountId: string, filter: AuditFilter, limit: number, after?: { at: number; id: string }): Promise<AuditEntry[]> {
-    let q = this.db.selectFrom('auditLog').selectAll().where('accountId', '=', accountId);
+  /**
+   * Newest first; continues after (at, id) of the previous page's last entry. `accountId` null:
+   * the platform's entries, those of no account.
+   */
+  async list(accountId: string | null, filter: AuditFilter, limit: number, after?: { at: number; id: string }): Promise<AuditEntry[]> {
+    let q = this.db.selectFrom('auditLog').selectAll().where('accountId', accountId === null ? 'is' : '=', accountId);
     if (filter.from !== undefined) q = q.where('at', '>=', filter.from);
     if (filter.to !== undefined) q = q.where('at', '<=', filter.to);
     if (filter.actor !== undefined) q = q.where((eb) => eb.or([eb('actorId', '=', filter.actor!), eb('actorLabel', '=', filter.actor!)]));
-    if (filter.action !== undefined) q = q.where((eb) => eb.or([eb('action', '=', filter.action!), eb('action', 'like', `${filter.action!.replace(/[\\%_]/g, (c) => `\\${c}`)}.%`)]));
+    if (filter.action !== undefined) q = q.where((eb) => eb.or([eb('action', '=', filter.action!), likeLiteral('action', '', filter.action!, '.%')]));
     if (filter.keyId !== undefined) q = q.where('keyId', '=', filter.keyId);
     if (after) q = q.where((eb) => eb.or([eb('at', '<', after.at), eb.and([eb('at', '=', after.at), eb('id', '<', after.id)])]));
     const rows = await q.orderBy('at', 'desc').orderBy('id', 'desc').limit(limit).execute();

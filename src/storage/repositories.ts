@@ -5,6 +5,7 @@ import type { Account, KeyCursor, KeyFilter, KeyRecord, KeySort, SortField } fro
 import type { SecretReveal } from '../domain/settings.js';
 import type { AccountsTable, ApiTokensTable, Database, KeysTable } from './schema.js';
 import type { Storage } from './database.js';
+import { likeLiteral } from './like.js';
 import { ClusterEventsRepository, SigningKeysRepository } from './oauth-repositories.js';
 import { AuditRepository, CustomRolesRepository, GrantsRepository, MembershipsRepository, OperatorsRepository, SessionsRepository } from './operator-repositories.js';
 
@@ -173,9 +174,6 @@ export function sortValue(key: KeyRecord, field: SortField): string | number | n
   return row[SORT_COLUMN[field]];
 }
 
-/** Escapes LIKE wildcards so a search for `50%` finds a literal percent sign. */
-const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
-
 export class KeysRepository {
   constructor(private readonly db: Executor) {}
 
@@ -306,7 +304,7 @@ export class KeysRepository {
     if (filter.credentialType) query = query.where('credentialType', '=', filter.credentialType);
     if (filter.active !== undefined) query = query.where('active', '=', filter.active ? 1 : 0);
     if (filter.channel !== undefined) query = query.where('channel', '=', filter.channel);
-    if (filter.q) query = query.where('nameKey', 'like', `%${likeEscape(filter.q.toLowerCase())}%`, );
+    if (filter.q) query = query.where(likeLiteral('nameKey', '%', filter.q.toLowerCase(), '%'));
     if (filter.createdFrom !== undefined) query = query.where('createdAt', '>=', filter.createdFrom);
     if (filter.createdTo !== undefined) query = query.where('createdAt', '<=', filter.createdTo);
     if (filter.updatedFrom !== undefined) query = query.where('updatedAt', '>=', filter.updatedFrom);

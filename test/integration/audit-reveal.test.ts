@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { apiClient, createAccount, createKey, STORES, startTestKeyport, type TestKeyport } from '../helpers/keyport.js';
-import { operatorToken } from '../helpers/operators.js';
+import { operatorToken, signIn } from '../helpers/operators.js';
 
 for (const store of STORES) {
   describe(`audit log (${store})`, () => {
@@ -61,6 +61,36 @@ for (const store of STORES) {
         assert.equal((await kp.api(method, `/v1/accounts/${account}/audit`, method === 'DELETE' ? undefined : {})).status, 404, method);
         assert.equal((await kp.api(method, `/v1/accounts/${account}/audit/${trail.body.items[0].id}`, method === 'DELETE' ? undefined : {})).status, 404, method);
       }
+    });
+
+    test("the platform's log holds what belongs to no account, for the platform owner only", async () => {
+      const account = await createAccount(kp.api);
+      const { token } = await operatorToken(kp, account, 'member@example.com', 'owner');
+      const stranger = await signIn(kp.url, 'nobody@example.com', 'wrong password');
+      assert.equal(stranger.status, 401);
+      const rotated = await kp.api('POST', '/v1/signing-keys/rotate', { immediately: true });
+      const withdrawn = await kp.api('POST', `/v1/signing-keys/${rotated.body.kid}/withdraw`);
+      assert.equal(withdrawn.status, 200);
+      await kp.api('POST', `/v1/signing-keys/${rotated.body.kid}/withdraw`);
+
+      const log = await kp.api('GET', '/v1/audit?limit=500');
+      assert.equal(log.status, 200);
+      const actions = log.body.items.map((e: any) => e.action);
+      assert.equal(actions.filter((a: string) => a === 'signing_key.withdraw').length, 1, 'withdrawing twice is one change');
+      const withdrawal = log.body.items.find((e: any) => e.action === 'signing_key.withdraw');
+      assert.deepEqual([withdrawal.targetId, withdrawal.before.status, withdrawal.after.status, withdrawal.actor.kind], [rotated.body.kid, 'current', 'withdrawn', 'platform']);
+      assert.equal(log.body.items.find((e: any) => e.action === 'signing_key.rotate').targetId, rotated.body.kid);
+      const failed = log.body.items.find((e: any) => e.actor.label === 'nobody@example.com');
+      assert.ok(failed, 'a sign-in for an e-mail no operator has is on record');
+      assert.deepEqual([failed.actor.kind, failed.sourceIp], ['anonymous', '127.0.0.1']);
+      assert.equal(log.body.items.find((e: any) => e.action === 'personal_token.create').actor.label, 'member@example.com');
+      assert.equal(actions.some((a: string) => a.startsWith('key.')), false, "no account's entries");
+
+      const filtered = await kp.api('GET', '/v1/audit?action=signing_key');
+      assert.deepEqual(filtered.body.items.map((e: any) => e.action), ['signing_key.withdraw', 'signing_key.rotate']);
+      assert.equal((await apiClient(kp.url, token)('GET', '/v1/audit')).status, 403, 'an account owner is not the platform owner');
+      assert.equal((await kp.as(null)('GET', '/v1/audit')).status, 401);
+      assert.equal((await kp.api('GET', '/v1/audit?to=2020-01-01T00:00:00Z&from=2021-01-01T00:00:00Z')).status, 400);
     });
   });
 

@@ -52,6 +52,16 @@ for (const store of STORES) {
       assert.deepEqual(lines.map((e) => [e.action, e.after.name]), [['key.created', 'k2'], ['key.created', 'k1'], ['key.created', 'k0']]);
       const all = await runCli(['audit', 'export', '-a', account], env);
       assert.equal(all.stdout.trim().split('\n').length, 4, 'and the account creation');
+
+      await kp.api('POST', '/v1/signing-keys/rotate', {});
+      const platform = await runCli(['audit', 'export', '--platform', '--action', 'signing_key'], env);
+      assert.equal(platform.code, 0, platform.stderr);
+      assert.deepEqual(platform.stdout.trim().split('\n').map((l) => JSON.parse(l).action), ['signing_key.rotate']);
+      for (const args of [['audit', 'export'], ['audit', 'export', '-a', account, '--platform']]) {
+        const wrong = await runCli(args, env);
+        assert.equal(wrong.code, 2, args.join(' '));
+        assert.match(wrong.stderr, /--account <account> or --platform/);
+      }
     });
   });
 }

@@ -88,6 +88,17 @@ for (const store of STORES) {
       assert.equal(mixed.body.code, 'invalid_cursor');
     });
 
+    test('a name search takes %, _ and \\ literally', async () => {
+      const other = await createAccount(kp.api);
+      for (const name of ['ERP_sync', 'ERPxsync', '50% off', '500 off', 'back\\slash', 'backslash']) await createKey(kp.api, other, { name });
+      const search = async (q: string) =>
+        (await kp.api('GET', `/v1/accounts/${other}/keys?limit=100&sort=name&q=${encodeURIComponent(q)}`)).body.items.map((k: any) => k.name);
+      assert.deepEqual(await search('erp_'), ['ERP_sync']);
+      assert.deepEqual(await search('50%'), ['50% off']);
+      assert.deepEqual(await search('k\\s'), ['back\\slash']);
+      assert.deepEqual(await search('sync'), ['ERP_sync', 'ERPxsync']);
+    });
+
     test('counts: keys per environment and the limit, for the portal', async () => {
       const other = await createAccount(kp.api);
       assert.deepEqual((await kp.api('GET', `/v1/accounts/${other}/keys/counts`)).body, { limit: 25, counts: { sandbox: 0, production: 0 } });

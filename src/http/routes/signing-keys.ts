@@ -67,8 +67,9 @@ export const signingKeyRoutes: FastifyPluginAsync<{ services: Services }> = asyn
       },
     },
     async (request, reply) => {
-      await guard(services.auth, request, { platformOwner: true });
+      const actor = await guard(services.auth, request, { platformOwner: true });
       const key = await signingKeys.rotate({ immediately: request.body?.immediately ?? false });
+      await services.audit.record(actor, { accountId: null, action: 'signing_key.rotate', targetId: key.kid, after: view(key) });
       return reply.status(201).send(view(key));
     },
   );
@@ -86,9 +87,12 @@ export const signingKeyRoutes: FastifyPluginAsync<{ services: Services }> = asyn
       },
     },
     async (request) => {
-      await guard(services.auth, request, { platformOwner: true });
+      const actor = await guard(services.auth, request, { platformOwner: true });
+      const before = signingKeys.list().find((k) => k.kid === request.params.kid);
       const key = await signingKeys.withdraw(request.params.kid);
       if (key === undefined) throw notFound('Signing key', request.params.kid);
+      if (before?.status !== 'withdrawn')
+        await services.audit.record(actor, { accountId: null, action: 'signing_key.withdraw', targetId: key.kid, before: before && view(before), after: view(key) });
       return view(key);
     },
   );

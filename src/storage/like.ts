@@ -1,0 +1,11 @@
+import { sql, type RawBuilder, type SqlBool } from 'kysely';
+
+/**
+ * `column LIKE 'prefix<text>suffix' ESCAPE '\'`, where `%`, `_` and `\` in `text` match themselves
+ * (a search for `50%` or `erp_sync` finds exactly that). The ESCAPE clause is spelled out: SQLite
+ * has no default escape character, PostgreSQL's is the backslash.
+ */
+export function likeLiteral(column: string, prefix: '' | '%', text: string, suffix: '' | '%' | '.%'): RawBuilder<SqlBool> {
+  const escaped = text.replace(/[\\%_]/g, (c) => `\\${c}`);
+  return sql<SqlBool>`${sql.ref(column)} like ${`${prefix}${escaped}${suffix}`} escape '\\'`;
+}
