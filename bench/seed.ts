@@ -53,6 +53,7 @@ export async function seed(dataDir: string, total: number, bigAccountKeys: numbe
       credentialType: clientSecret ? 'client_secret' : 'token',
       clientId: clientSecret ? `kpid_${label}_${unique.padStart(39, 'x')}` : null,
       secretHash: createHash('sha256').update(`seed-${i}`).digest('hex'),
+      secretEncrypted: null,
       previousSecretHash: null,
       previousSecretExpiresAt: null,
       scopes: kind === 'custom' ? ['product.read', 'order.read'] : [],
