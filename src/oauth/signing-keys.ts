@@ -254,20 +254,22 @@ export class SigningKeys {
   /**
    * Withdraws the key `kid` after a suspected compromise: it leaves the JWKS at once, every node
    * refuses the tokens it signed (`revoked`), and it never signs again. When it is the key signing
-   * now, a new key is added first and signs at once. Undefined when there is no such key; a key
-   * already withdrawn stays as it is.
+   * now, a new key is added first and signs at once. Returns the key's state before (read from the
+   * store, so a withdrawal by another node counts) and after; undefined when there is no such key.
+   * A key already withdrawn stays as it is.
    */
-  async withdraw(kid: string): Promise<SigningKeyInfo | undefined> {
+  async withdraw(kid: string): Promise<{ before: SigningKeyInfo; after: SigningKeyInfo } | undefined> {
     await this.load();
     const key = this.byId.get(kid);
     if (key === undefined) return undefined;
+    const before = this.list().find((k) => k.kid === kid)!;
     if (key.record.withdrawnAt === null) {
       if (this.signing(this.clock.now()) === key) await this.rotate({ immediately: true });
       await this.store.repos.signingKeys.withdraw(kid, this.clock.now());
       await this.load();
       await this.onRotated();
     }
-    return this.list().find((k) => k.kid === kid);
+    return { before, after: this.list().find((k) => k.kid === kid)! };
   }
 
   /**

@@ -88,12 +88,12 @@ export const signingKeyRoutes: FastifyPluginAsync<{ services: Services }> = asyn
     },
     async (request) => {
       const actor = await guard(services.auth, request, { platformOwner: true });
-      const before = signingKeys.list().find((k) => k.kid === request.params.kid);
-      const key = await signingKeys.withdraw(request.params.kid);
-      if (key === undefined) throw notFound('Signing key', request.params.kid);
-      if (before?.status !== 'withdrawn')
-        await services.audit.record(actor, { accountId: null, action: 'signing_key.withdraw', targetId: key.kid, before: before && view(before), after: view(key) });
-      return view(key);
+      const result = await signingKeys.withdraw(request.params.kid);
+      if (result === undefined) throw notFound('Signing key', request.params.kid);
+      const { before, after } = result;
+      if (before.status !== 'withdrawn')
+        await services.audit.record(actor, { accountId: null, action: 'signing_key.withdraw', targetId: after.kid, before: view(before), after: view(after) });
+      return view(after);
     },
   );
 };
