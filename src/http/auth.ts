@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, notFound, unauthenticated } from '../domain/errors.js';
-import type { Actor, Permission } from '../domain/principal.js';
+import type { Actor, Permission, Principal } from '../domain/principal.js';
 import type { AuthService } from '../services/auth-service.js';
 
 /** The portal session cookie: HttpOnly, SameSite=Strict, Secure over TLS. */
@@ -35,42 +35,57 @@ export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, v
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** What a route needs of its caller. */
+export interface Need {
+  permission?: Permission;
+  account?: string;
+  platformOwner?: boolean;
+}
+
 /**
  * Authenticates a management request and checks one permission. The caller is a bearer token
  * (platform owner, personal or service token) or a portal session cookie; a cookie-authenticated
  * request that changes state must carry the session's CSRF token. With `account`, the permission
  * must be held on that account; an account the caller has no part in is answered 404, so ids of
  * other tenants cannot be probed. A missing permission is a 403 naming it.
+ *
+ * Synchronous for a cached bearer token without an account to look up (the verification path);
+ * callers await the result either way, and a refusal is thrown.
  */
-export async function guard(
-  auth: AuthService,
-  request: FastifyRequest,
-  need: { permission?: Permission; account?: string; platformOwner?: boolean },
-): Promise<Actor> {
+export function guard(auth: AuthService, request: FastifyRequest, need: Need): Actor | Promise<Actor> {
   const token = bearerToken(request);
-  let principal;
-  if (token) {
-    principal = await auth.authenticate(token);
-    if (!principal) throw unauthenticated('The bearer token is unknown, expired or revoked.');
-  } else {
-    const cookie = readCookie(request, SESSION_COOKIE);
-    if (!cookie)
-      throw unauthenticated('Send a management token as "Authorization: Bearer <token>" (the platform owner token, or a personal or service token), or sign in.');
-    const session = await auth.authenticateSession(cookie);
-    if (!session) throw unauthenticated('Your session has expired or was signed out; sign in again.');
-    if (!SAFE_METHODS.has(request.method) && request.headers[CSRF_HEADER] !== session.csrfToken)
-      throw new AppError('forbidden', 403, 'CSRF check failed', `Requests signed in by cookie must send the session's CSRF token in the ${CSRF_HEADER} header.`);
-    principal = session.principal;
-  }
+  if (token === null) return guardSession(auth, request, need);
+  const principal = auth.authenticate(token);
+  return principal instanceof Promise ? principal.then((p) => admit(auth, request, need, p)) : admit(auth, request, need, principal);
+}
+
+async function guardSession(auth: AuthService, request: FastifyRequest, need: Need): Promise<Actor> {
+  const cookie = readCookie(request, SESSION_COOKIE);
+  if (!cookie)
+    throw unauthenticated('Send a management token as "Authorization: Bearer <token>" (the platform owner token, or a personal or service token), or sign in.');
+  const session = await auth.authenticateSession(cookie);
+  if (!session) throw unauthenticated('Your session has expired or was signed out; sign in again.');
+  if (!SAFE_METHODS.has(request.method) && request.headers[CSRF_HEADER] !== session.csrfToken)
+    throw new AppError('forbidden', 403, 'CSRF check failed', `Requests signed in by cookie must send the session's CSRF token in the ${CSRF_HEADER} header.`);
+  return admit(auth, request, need, session.principal);
+}
+
+/** Checks what the route needs of an authenticated caller (null: the bearer token was not valid). */
+function admit(auth: AuthService, request: FastifyRequest, need: Need, principal: Principal | null): Actor | Promise<Actor> {
+  if (!principal) throw unauthenticated('The bearer token is unknown, expired or revoked.');
   if (need.platformOwner && !principal.isPlatformOwner)
     throw new AppError('forbidden', 403, 'Forbidden', 'Only the platform owner may do this.');
-  if (need.account !== undefined && need.permission) {
-    const held = principal.permissionsOn(need.account);
-    if (held.size === 0 || !(await auth.accountExists(need.account))) throw notFound('Account', need.account);
-    if (!held.has(need.permission))
-      throw new AppError('forbidden', 403, 'Permission missing', `This needs the '${need.permission}' permission on account '${need.account}'.`, [
-        { pointer: '', detail: `missing permission ${need.permission}` },
+  const actor = { principal, sourceIp: request.ip };
+  if (need.account === undefined || !need.permission) return actor;
+  const { account, permission } = need;
+  const held = principal.permissionsOn(account);
+  if (held.size === 0) throw notFound('Account', account);
+  return auth.accountExists(account).then((exists) => {
+    if (!exists) throw notFound('Account', account);
+    if (!held.has(permission))
+      throw new AppError('forbidden', 403, 'Permission missing', `This needs the '${permission}' permission on account '${account}'.`, [
+        { pointer: '', detail: `missing permission ${permission}` },
       ]);
-  }
-  return { principal, sourceIp: request.ip };
+    return actor;
+  });
 }

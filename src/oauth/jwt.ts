@@ -56,15 +56,16 @@ export interface DecodedJwt {
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /**
- * Does the string look like a compact JWS (three base64url parts)? A JOSE header is a JSON object,
- * so its base64url starts with "ey": key strings are told apart without running the pattern.
+ * Is the string meant as a compact JWS rather than a key string? A JOSE header is a JSON object, so
+ * its base64url starts with "ey", which no key string does. This only picks the path: the shape
+ * itself is checked by `decodeJwt`, once per token (the verification path caches its answer), so a
+ * cached token is not scanned again on every request.
  */
-export const looksLikeJwt = (value: string) =>
-  value.length <= 8192 && value.charCodeAt(0) === 101 && value.charCodeAt(1) === 121 && JWT_SHAPE.test(value);
+export const looksLikeJwt = (value: string) => value.length <= 8192 && value.charCodeAt(0) === 101 && value.charCodeAt(1) === 121;
 
 /** Splits and parses a compact JWS; null when it is not one (bad base64url or JSON, or not objects). */
 export function decodeJwt(token: string): DecodedJwt | null {
-  if (!looksLikeJwt(token)) return null;
+  if (!looksLikeJwt(token) || !JWT_SHAPE.test(token)) return null;
   const [h, p, s] = token.split('.') as [string, string, string];
   try {
     const header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));

@@ -116,6 +116,9 @@ for (const store of STORES) {
         [{ key: secret, environment: 'staging' }, '/environment'],
         [{ key: secret, scopes: 'product.read' }, '/scopes'],
         [{ key: secret, extra: 1 }, '/extra'],
+        [{ key: '' }, '/key'],
+        [{ token: '' }, '/token'],
+        [{ token: `eyJ${'a'.repeat(8190)}` }, '/token'],
       ] as const) {
         const res = await kp.api('POST', '/v1/verify', body);
         assert.equal(res.status, 400, JSON.stringify(body));

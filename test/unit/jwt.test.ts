@@ -33,7 +33,7 @@ for (const [alg, { publicKey, privateKey }] of pairs) {
 }
 
 test('decoding refuses what is not a compact JWS of JSON objects', () => {
-  for (const value of ['', 'a.b', 'a.b.c.d', 'kp_test_abc', `${'e30'}.${Buffer.from('[1]').toString('base64url')}.x`, 'e30.e30.x', `${'x'.repeat(9000)}.a.b`])
+  for (const value of ['', 'a.b', 'a.b.c.d', 'kp_test_abc', `${'e30'}.${Buffer.from('[1]').toString('base64url')}.x`, 'e30.e30.x', `${'x'.repeat(9000)}.a.b`, 'eyJ.eyJ', 'eyJ.e yJ.sig', `eyJ${'a'.repeat(9000)}.eyJ.sig`])
     assert.equal(decodeJwt(value), null, value.slice(0, 40));
   assert.equal(looksLikeJwt('eyJ.eyJ.sig'), true);
   assert.equal(looksLikeJwt('kp_test_x'), false);
