@@ -28,10 +28,9 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     }
     throw err;
   }
-  const logger = { level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] };
   let keyport;
   try {
-    keyport = await startKeyport(config, { logger });
+    keyport = await startKeyport(config, { logLevel: config.logLevel });
   } catch (err) {
     if (err instanceof StorageError) {
       console.error(`Keyport cannot start: ${err.message}`);
@@ -65,7 +64,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    keyport.app.log.info({ signal }, 'shutting down');
+    keyport.log.info({ signal }, 'shutting down');
     await keyport.close();
     process.exit(0);
   };

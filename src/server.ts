@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { buildApp } from './http/app.js';
+import { createLogging } from './http/logging.js';
 import { createServices, type Services } from './services/index.js';
 import { kekFromBytes, Keyring, parseKek, type Kek } from './domain/envelope.js';
 import { openStorage, StorageError } from './storage/database.js';
@@ -13,6 +14,8 @@ import { Store } from './storage/repositories.js';
 export interface RunningKeyport {
   app: FastifyInstance;
   services: Services;
+  /** The process's log. */
+  log: FastifyBaseLogger;
   /** The URL the server listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   /** The platform owner token, when this start generated it (shown once). */
@@ -26,7 +29,7 @@ export interface RunningKeyport {
  */
 export async function startKeyport(
   config: Readonly<Config>,
-  options: { clock?: Clock; logger?: boolean | object } = {},
+  options: { clock?: Clock; logLevel?: string } = {},
 ): Promise<RunningKeyport> {
   // The store first: it checks the data directory, where the key file may live.
   const storage = await openStorage(config.storage);
@@ -41,8 +44,9 @@ export async function startKeyport(
   let app: FastifyInstance | undefined;
   try {
     const generatedToken = await services.auth.ensurePlatformToken(config.bootstrapToken);
-    app = await buildApp({ config, services, logger: options.logger ?? false });
-    const log = app.log;
+    const logging = createLogging(options.logLevel === undefined ? false : { level: options.logLevel });
+    const { log } = logging;
+    app = await buildApp({ config, services, logging });
     services.tokens.onBackgroundError = (err) => log.warn({ err }, 'background task failed');
     await services.tokens.start();
     await app.listen({ port: config.port, host: config.host });
@@ -53,6 +57,7 @@ export async function startKeyport(
     return {
       app,
       services,
+      log,
       url,
       generatedToken,
       close: async () => {

@@ -1,9 +1,10 @@
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { Services } from '../services/index.js';
 import { registerDocs } from './docs.js';
+import type { Logging } from './logging.js';
 import { installProblemHandlers } from './problem.js';
 import { accountRoutes } from './routes/accounts.js';
 import { catalogRoutes } from './routes/catalog.js';
@@ -24,7 +25,7 @@ import { sharedSchemas } from './schemas.js';
 export interface AppOptions {
   config: Readonly<Config>;
   services: Services;
-  logger?: FastifyServerOptions['logger'];
+  logging: Logging;
 }
 
 /** Request bodies larger than this are refused with 413. */
@@ -46,8 +47,10 @@ function validators() {
 
 /** Builds the HTTP app; it does not listen (main.ts does), so tests can start it on any port. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { logging } = options;
+  // Fastify's own logger only where it writes something: see logging.ts.
   const app = Fastify({
-    logger: options.logger ?? false,
+    ...(logging.perRequest ? { loggerInstance: logging.log } : { logger: false }),
     bodyLimit: BODY_LIMIT,
     trustProxy: false,
   });
@@ -62,7 +65,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   for (const schema of sharedSchemas) app.addSchema(schema);
   // JSON only: a text/plain body is refused with 415 rather than parsed into a string.
   app.removeContentTypeParser('text/plain');
-  installProblemHandlers(app);
+  installProblemHandlers(app, logging);
   await registerDocs(app);
 
   const { services, config } = options;
@@ -75,7 +78,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(grantRoutes, { services });
   await app.register(auditRoutes, { services });
   await app.register(verifyRoutes, { services });
-  await app.register(oauthRoutes, { services, config, prefix: '/oauth' });
+  await app.register(oauthRoutes, { services, config, logging, prefix: '/oauth' });
   await app.register(wellKnownRoutes, { services, config });
   await app.register(signingKeyRoutes, { services });
   await app.register(keyCountRoutes, { services });

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type FieldError } from '../domain/errors.js';
+import { requestLog, type Logging } from './logging.js';
 
 /** RFC 9457 problem type URIs: stable, one per error code. */
 export const problemType = (code: string) => `urn:keyport:problem:${code}`;
@@ -77,10 +78,10 @@ export function toAppError(error: FastifyError | AppError | Error): AppError {
 }
 
 /** Installs the error and not-found handlers that speak problem+json. */
-export function installProblemHandlers(app: FastifyInstance): void {
+export function installProblemHandlers(app: FastifyInstance, logging: Logging): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const appError = toAppError(error);
-    if (appError.status >= 500) request.log.error({ err: error }, 'unhandled error');
+    if (appError.status >= 500) requestLog(logging, request).error({ err: error }, 'unhandled error');
     return sendProblem(reply, request, appError);
   });
   app.setNotFoundHandler((request, reply) =>

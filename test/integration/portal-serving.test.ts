@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { createLogging } from '../../src/http/logging.js';
 import { installProblemHandlers } from '../../src/http/problem.js';
 import { portalRoutes } from '../../src/http/routes/portal.js';
 
 /** The portal plugin over a given build directory, listening on a free port with the API's 404 handler. */
 async function serve(root: string): Promise<{ url: string; app: FastifyInstance }> {
   const app = Fastify();
-  installProblemHandlers(app);
+  installProblemHandlers(app, createLogging(false));
   app.get('/v1/catalog', async () => ({ services: [] }));
   await app.register(portalRoutes, { root });
   await app.listen({ port: 0, host: '127.0.0.1' });

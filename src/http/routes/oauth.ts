@@ -5,6 +5,7 @@ import { InvalidRequest, OAuthError, ServerError } from '../../oauth/errors.js';
 import { FormParams } from '../../oauth/form.js';
 import type { OAuthRequest } from '../../oauth/token.js';
 import type { Services } from '../../services/index.js';
+import { requestLog, type Logging } from '../logging.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 
@@ -33,7 +34,7 @@ function toOAuthError(error: FastifyError | Error): OAuthError {
  * (RFC 7009). Form-encoded requests, RFC 6749 error bodies instead of problem+json, and
  * `Cache-Control: no-store` on every answer, errors included (RFC 6749 5.1).
  */
-export const oauthRoutes: FastifyPluginAsync<{ services: Services; config: Readonly<Config> }> = async (app, { services, config }) => {
+export const oauthRoutes: FastifyPluginAsync<{ services: Services; config: Readonly<Config>; logging: Logging }> = async (app, { services, config, logging }) => {
   const { token, introspection, revocation } = services.tokens.oauth;
 
   app.removeAllContentTypeParsers();
@@ -45,7 +46,7 @@ export const oauthRoutes: FastifyPluginAsync<{ services: Services; config: Reado
   });
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const oauth = toOAuthError(error);
-    if (oauth.status >= 500) request.log.error({ err: error }, 'unhandled error');
+    if (oauth.status >= 500) requestLog(logging, request).error({ err: error }, 'unhandled error');
     return reply.status(oauth.status).headers(oauth.headers).send(oauth.toJSON());
   });
   app.setNotFoundHandler((request, reply) =>
