@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { buildCatalog, loadCatalogFile, type Catalog } from './domain/catalog.js';
+import { readFileSync } from 'node:fs';
+import { buildCatalog, type Catalog, type CatalogInput } from './domain/catalog.js';
 import { DEFAULT_CATALOG } from './domain/default-catalog.js';
 import { parseKek, type Kek } from './domain/envelope.js';
 import type { StorageOptions } from './storage/database.js';
@@ -192,4 +193,15 @@ function parseOAuthConfig(env: NodeJS.ProcessEnv, problems: string[]): OAuthConf
     authFailuresPerAddress: parseInteger(env, 'KEYPORT_AUTH_FAILURES_PER_ADDRESS', 100, 1, 1_000_000, problems),
     authFailureWindow: parseInteger(env, 'KEYPORT_AUTH_FAILURE_WINDOW', 300, 1, 86_400, problems, ' seconds'),
   };
+}
+
+/** Reads and resolves a catalog file (JSON); the error names the file and every problem. */
+function loadCatalogFile(path: string): Catalog {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`KEYPORT_CATALOG_FILE ${path}: ${(err as Error).message}`);
+  }
+  return buildCatalog(parsed as CatalogInput, `KEYPORT_CATALOG_FILE ${path}`);
 }

@@ -1,14 +1,18 @@
-import { readFileSync } from 'node:fs';
+import Type, { type Static } from 'typebox';
 import type { KeyKind } from './environment.js';
 
 export const ACCESS_LEVELS = ['viewer', 'editor', 'owner'] as const;
 export type AccessLevel = (typeof ACCESS_LEVELS)[number];
 
-/** A role on a key: a role definition of the catalog at one access level. */
-export interface RoleAssignment {
-  definition: string;
-  level: AccessLevel;
-}
+/** A role on a key or a grant: a role definition of the catalog at one access level. */
+export const RoleAssignmentSchema = Type.Object(
+  {
+    definition: Type.String({ minLength: 1, maxLength: 100 }),
+    level: Type.Unsafe<AccessLevel>({ type: 'string', enum: ACCESS_LEVELS }),
+  },
+  { additionalProperties: false },
+);
+export type RoleAssignment = Static<typeof RoleAssignmentSchema>;
 
 /** The catalog as written in a file: levels list the scopes each level adds to the one below. */
 export interface CatalogInput {
@@ -89,17 +93,6 @@ export function buildCatalog(input: CatalogInput, source = 'catalog'): Catalog {
     scopeSet,
     grants,
   };
-}
-
-/** Reads and resolves a catalog file (JSON); the error names the file and every problem. */
-export function loadCatalogFile(path: string): Catalog {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new Error(`KEYPORT_CATALOG_FILE ${path}: ${(err as Error).message}`);
-  }
-  return buildCatalog(parsed as CatalogInput, `KEYPORT_CATALOG_FILE ${path}`);
 }
 
 /** The scopes a set of roles grants. Unknown roles are ignored here: they are refused on input. */

@@ -1,32 +1,47 @@
 /**
- * The one error family of Keyport. The domain and services throw these; only `http/problem.ts`
- * turns them into RFC 9457 responses, and `/oauth/*` into RFC 6749 bodies. Anything that is not an
- * AppError is a bug and becomes a generic 500.
+ * The one error family of Keyport, and its one table. The domain and services throw AppErrors
+ * naming a code, a detail written for people and, for bad fields, the fields; the table below
+ * gives each code its HTTP status and title, and only `http/problem.ts` turns them into RFC 9457
+ * answers (and `/oauth/*` into RFC 6749 bodies). Anything that is not an AppError is a bug and
+ * becomes a generic 500.
  */
 
-/** Stable machine-readable error codes; clients may switch on them. */
-export type ErrorCode =
-  | 'validation_failed'
-  | 'malformed_json'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'unauthenticated'
-  | 'forbidden'
-  | 'not_found'
-  | 'account_not_eligible'
-  | 'key_limit_reached'
-  | 'confirmation_required'
-  | 'unknown_scope'
-  | 'unknown_role'
-  | 'roles_immutable'
-  | 'invalid_kind_scopes'
-  | 'invalid_cursor'
-  | 'conflict'
-  | 'rate_limited'
-  | 'secret_reveal_not_permitted'
-  | 'internal_error';
+/**
+ * Every error code, with the HTTP status and the RFC 9457 title it is answered with, and what it
+ * means. Clients may switch on the codes: they are stable. The OpenAPI document lists this table.
+ */
+export const ERRORS = {
+  validation_failed: { status: 400, title: 'Invalid request', description: 'A field of the request is missing, malformed or out of range; `errors` points at each one.' },
+  malformed_json: { status: 400, title: 'Malformed JSON', description: 'The request body is not valid JSON.' },
+  confirmation_required: { status: 400, title: 'Confirmation required', description: 'An irreversible action was sent without `"confirm": true`.' },
+  unknown_scope: { status: 400, title: 'Unknown scope', description: 'A scope is not in the catalog (GET /v1/catalog lists them).' },
+  unknown_role: { status: 400, title: 'Unknown role definition', description: 'A role names a definition that is not in the catalog.' },
+  roles_immutable: { status: 400, title: 'Roles cannot change', description: 'The roles of a token key are fixed when it is created.' },
+  invalid_kind_scopes: { status: 400, title: 'Access is fixed for this kind', description: 'Scopes or roles were given to an admin or storefront key, whose access its kind fixes.' },
+  invalid_cursor: { status: 400, title: 'Invalid cursor', description: 'The cursor is not one this listing returned, or belongs to another sort order.' },
+  unauthenticated: { status: 401, title: 'Authentication required', description: 'No credentials, or credentials that are unknown, expired or revoked.' },
+  forbidden: { status: 403, title: 'Forbidden', description: 'The caller is authenticated but may not do this (a missing permission, a failed CSRF check).' },
+  account_not_eligible: { status: 403, title: 'Account not eligible', description: 'The account may not create API keys.' },
+  secret_reveal_not_permitted: { status: 403, title: 'Secret reveal not permitted', description: 'The account never reveals secrets (its secretReveal setting is "never").' },
+  not_found: { status: 404, title: 'Not found', description: 'No such endpoint, or no such object in an account the caller may see.' },
+  conflict: { status: 409, title: 'Conflict', description: 'The change conflicts with what exists (a name or e-mail taken, an existing grant, the last owner).' },
+  key_limit_reached: { status: 409, title: 'Key limit reached', description: 'The account holds as many keys in the environment as its keyLimitPerEnvironment allows.' },
+  secret_not_revealable: { status: 409, title: 'No revealable secret', description: 'The secret was made before revealing was permitted, or the key has none yet: reset it.' },
+  payload_too_large: { status: 413, title: 'Payload too large', description: 'The request body is larger than the endpoint accepts.' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type', description: 'The request body is not application/json.' },
+  rate_limited: { status: 429, title: 'Too many requests', description: 'Too many requests or failed attempts; try again after the time the detail names.' },
+  internal_error: { status: 500, title: 'Internal server error', description: 'Something went wrong on the server; it has been logged.' },
+} as const satisfies Record<string, { status: number; title: string; description: string }>;
 
-/** A pointer to one bad field of a request (RFC 6901 JSON pointer) and what is wrong with it. */
+/** Stable machine-readable error codes; clients may switch on them. */
+export type ErrorCode = keyof typeof ERRORS;
+export const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];
+
+/**
+ * One bad field of the input and what is wrong with it. The pointer (RFC 6901) is relative to the
+ * input of the use case, as a service sees it (`/scopes/0`, `/cursor`); the HTTP layer alone says
+ * which part of the request that input came from (see `http/problem.ts`).
+ */
 export interface FieldError {
   pointer: string;
   detail: string;
@@ -34,40 +49,35 @@ export interface FieldError {
 
 export class AppError extends Error {
   readonly code: ErrorCode;
-  readonly status: number;
-  readonly title: string;
   readonly errors: FieldError[] | undefined;
 
-  constructor(code: ErrorCode, status: number, title: string, detail: string, errors?: FieldError[]) {
+  constructor(code: ErrorCode, detail: string, errors?: FieldError[]) {
     super(detail);
     this.name = 'AppError';
     this.code = code;
-    this.status = status;
-    this.title = title;
     this.errors = errors;
+  }
+
+  get status(): number {
+    return ERRORS[this.code].status;
+  }
+
+  get title(): string {
+    return ERRORS[this.code].title;
   }
 }
 
-export const validationError = (detail: string, errors: FieldError[] = []): AppError =>
-  new AppError('validation_failed', 400, 'Invalid request', detail, errors);
+export const validationError = (detail: string, errors: FieldError[] = []): AppError => new AppError('validation_failed', detail, errors);
 
 /** One field is wrong: the detail is repeated on the field so forms can show it beside the input. */
-export const fieldError = (pointer: string, detail: string): AppError =>
-  validationError(detail, [{ pointer, detail }]);
+export const fieldError = (pointer: string, detail: string): AppError => validationError(detail, [{ pointer, detail }]);
 
-export const notFound = (what: string, id: string): AppError =>
-  new AppError('not_found', 404, 'Not found', `${what} '${id}' does not exist.`);
+export const notFound = (what: string, id: string, errors?: FieldError[]): AppError =>
+  new AppError('not_found', `${what} '${id}' does not exist.`, errors);
 
-export const unauthenticated = (detail: string): AppError =>
-  new AppError('unauthenticated', 401, 'Authentication required', detail);
+export const unauthenticated = (detail: string): AppError => new AppError('unauthenticated', detail);
 
-export const forbidden = (detail: string): AppError => new AppError('forbidden', 403, 'Forbidden', detail);
+export const forbidden = (detail: string, errors?: FieldError[]): AppError => new AppError('forbidden', detail, errors);
 
 export const confirmationRequired = (action: string): AppError =>
-  new AppError(
-    'confirmation_required',
-    400,
-    'Confirmation required',
-    `${action} cannot be undone: send "confirm": true to go ahead.`,
-    [{ pointer: '/confirm', detail: 'must be true' }],
-  );
+  new AppError('confirmation_required', `${action} cannot be undone: send "confirm": true to go ahead.`, [{ pointer: '/confirm', detail: 'must be true' }]);

@@ -1,3 +1,4 @@
+import Type, { type Static } from 'typebox';
 import type { RoleAssignment } from './catalog.js';
 import type { CredentialType, Environment, KeyKind } from './environment.js';
 import type { AccountSettings } from './settings.js';
@@ -41,11 +42,16 @@ export interface KeyRecord {
 }
 
 /** A key's rate limit: `limit` requests per fixed window of `windowSeconds`. */
-export interface RateLimitPolicy {
-  limit: number;
-  windowSeconds: number;
-}
+export const RateLimitPolicySchema = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }),
+    windowSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
+  },
+  { additionalProperties: false },
+);
+export type RateLimitPolicy = Static<typeof RateLimitPolicySchema>;
 
+/** The fields a key listing sorts by: the one list the API, the portal and the CLI use. */
 export const SORT_FIELDS = ['name', 'active', 'channel', 'createdAt', 'updatedAt', 'lastUsedAt'] as const;
 export type SortField = (typeof SORT_FIELDS)[number];
 

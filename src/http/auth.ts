@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, notFound, unauthenticated } from '../domain/errors.js';
+import { forbidden, notFound, unauthenticated } from '../domain/errors.js';
+import { andThen, type MaybePromise } from '../domain/maybe-promise.js';
 import type { Actor, Permission, Principal } from '../domain/principal.js';
 import type { AuthService } from '../services/auth-service.js';
 
@@ -52,11 +53,10 @@ export interface Need {
  * Synchronous for a cached bearer token without an account to look up (the verification path);
  * callers await the result either way, and a refusal is thrown.
  */
-export function guard(auth: AuthService, request: FastifyRequest, need: Need): Actor | Promise<Actor> {
+export function guard(auth: AuthService, request: FastifyRequest, need: Need): MaybePromise<Actor> {
   const token = bearerToken(request);
   if (token === null) return guardSession(auth, request, need);
-  const principal = auth.authenticate(token);
-  return principal instanceof Promise ? principal.then((p) => admit(auth, request, need, p)) : admit(auth, request, need, principal);
+  return andThen(auth.authenticate(token), (principal) => admit(auth, request, need, principal));
 }
 
 async function guardSession(auth: AuthService, request: FastifyRequest, need: Need): Promise<Actor> {
@@ -66,15 +66,15 @@ async function guardSession(auth: AuthService, request: FastifyRequest, need: Ne
   const session = await auth.authenticateSession(cookie);
   if (!session) throw unauthenticated('Your session has expired or was signed out; sign in again.');
   if (!SAFE_METHODS.has(request.method) && request.headers[CSRF_HEADER] !== session.csrfToken)
-    throw new AppError('forbidden', 403, 'CSRF check failed', `Requests signed in by cookie must send the session's CSRF token in the ${CSRF_HEADER} header.`);
+    throw forbidden(`Requests signed in by cookie must send the session's CSRF token in the ${CSRF_HEADER} header.`);
   return admit(auth, request, need, session.principal);
 }
 
 /** Checks what the route needs of an authenticated caller (null: the bearer token was not valid). */
-function admit(auth: AuthService, request: FastifyRequest, need: Need, principal: Principal | null): Actor | Promise<Actor> {
+function admit(auth: AuthService, request: FastifyRequest, need: Need, principal: Principal | null): MaybePromise<Actor> {
   if (!principal) throw unauthenticated('The bearer token is unknown, expired or revoked.');
   if (need.platformOwner && !principal.isPlatformOwner)
-    throw new AppError('forbidden', 403, 'Forbidden', 'Only the platform owner may do this.');
+    throw forbidden('Only the platform owner may do this.');
   const actor = { principal, sourceIp: request.ip };
   if (need.account === undefined || !need.permission) return actor;
   const { account, permission } = need;
@@ -83,7 +83,7 @@ function admit(auth: AuthService, request: FastifyRequest, need: Need, principal
   return auth.accountExists(account).then((exists) => {
     if (!exists) throw notFound('Account', account);
     if (!held.has(permission))
-      throw new AppError('forbidden', 403, 'Permission missing', `This needs the '${permission}' permission on account '${account}'.`, [
+      throw forbidden(`This needs the '${permission}' permission on account '${account}'.`, [
         { pointer: '', detail: `missing permission ${permission}` },
       ]);
     return actor;

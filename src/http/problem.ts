@@ -1,18 +1,28 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Problem } from '../contract/schema.js';
 import { AppError, type FieldError } from '../domain/errors.js';
 import { requestLog, type Logging } from './logging.js';
 
 /** RFC 9457 problem type URIs: stable, one per error code. */
 export const problemType = (code: string) => `urn:keyport:problem:${code}`;
 
-export interface Problem {
-  type: string;
-  code: string;
-  title: string;
-  status: number;
-  detail: string;
-  instance?: string;
-  errors?: FieldError[];
+/** The parts of a request a service's input can come from, other than the body. */
+const PARTS = ['querystring', 'params'] as const;
+
+/**
+ * Where a field a service named lives in the request: services point into their input (`/cursor`,
+ * `/scopes/0`), and only here is that input placed in the request. One convention for every
+ * pointer: a field of the JSON body is pointed at as it is (`/scopes/0`), a field of another part
+ * with the part first (`/querystring/cursor`), as Fastify's validation reports them. The route's
+ * schema says which part declares the field; the body wins when both do.
+ */
+function inRequest(request: FastifyRequest, pointer: string): string {
+  const field = pointer.split('/')[1];
+  if (!field) return pointer;
+  const schema = request.routeOptions.schema as Record<string, { properties?: Record<string, unknown> } | undefined> | undefined;
+  if (schema?.body?.properties?.[field] !== undefined) return pointer;
+  const part = PARTS.find((p) => schema?.[p]?.properties?.[field] !== undefined);
+  return part === undefined ? pointer : `/${part}${pointer}`;
 }
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: AppError): FastifyReply {
@@ -24,7 +34,7 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, error:
     detail: error.message,
     instance: request.url.split('?')[0],
   };
-  if (error.errors?.length) body.errors = error.errors;
+  if (error.errors?.length) body.errors = error.errors.map((e) => ({ pointer: inRequest(request, e.pointer), detail: e.detail }));
   return reply.status(error.status).type('application/problem+json').send(body);
 }
 
@@ -56,25 +66,25 @@ export function toAppError(error: FastifyError | AppError | Error): AppError {
     const errors = toFieldErrors(fe);
     const where = fe.validationContext === 'body' ? 'request body' : fe.validationContext === 'querystring' ? 'query string' : fe.validationContext ?? 'request';
     const first = errors[0];
-    return new AppError('validation_failed', 400, 'Invalid request',
-      `The ${where} is invalid${first ? `: ${first.pointer || '(root)'} ${first.detail}` : ''}.`, errors);
+    return new AppError('validation_failed', `The ${where} is invalid${first ? `: ${first.pointer || '(root)'} ${first.detail}` : ''}.`, errors);
   }
   switch (fe.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new AppError('malformed_json', 400, 'Malformed JSON', `The request body is not valid JSON: ${fe.message}`);
+      return new AppError('malformed_json', `The request body is not valid JSON: ${fe.message}`);
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new AppError('payload_too_large', 413, 'Payload too large', 'The request body is larger than this endpoint accepts.');
+      return new AppError('payload_too_large', 'The request body is larger than this endpoint accepts.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new AppError('unsupported_media_type', 415, 'Unsupported media type', 'Send the request body as application/json.');
+      return new AppError('unsupported_media_type', 'Send the request body as application/json.');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new AppError('validation_failed', 400, 'Invalid request', 'The Content-Length header does not match the body.');
+      return new AppError('validation_failed', 'The Content-Length header does not match the body.');
   }
   if (error instanceof SyntaxError && fe.statusCode === 400)
-    return new AppError('malformed_json', 400, 'Malformed JSON', `The request body is not valid JSON: ${error.message}`);
-  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500)
-    return new AppError('validation_failed', fe.statusCode, 'Invalid request', fe.message);
-  return new AppError('internal_error', 500, 'Internal server error', 'Something went wrong on our side. It has been logged; try again later.');
+    return new AppError('malformed_json', `The request body is not valid JSON: ${error.message}`);
+  if (fe.statusCode === 413) return new AppError('payload_too_large', 'The request body is larger than this endpoint accepts.');
+  if (fe.statusCode === 415) return new AppError('unsupported_media_type', 'Send the request body as application/json.');
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return new AppError('validation_failed', fe.message);
+  return new AppError('internal_error', 'Something went wrong on our side. It has been logged; try again later.');
 }
 
 /** Installs the error and not-found handlers that speak problem+json. */
@@ -85,6 +95,6 @@ export function installProblemHandlers(app: FastifyInstance, logging: Logging): 
     return sendProblem(reply, request, appError);
   });
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, request, new AppError('not_found', 404, 'Not found', `There is no ${request.method} ${request.url.split('?')[0]} endpoint.`)),
+    sendProblem(reply, request, new AppError('not_found', `There is no ${request.method} ${request.url.split('?')[0]} endpoint.`)),
   );
 }

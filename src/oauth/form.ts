@@ -31,3 +31,12 @@ export class FormParams {
     return value;
   }
 }
+
+/** A request to one of the OAuth endpoints, as the HTTP layer hands it over. */
+export interface OAuthRequest {
+  params: FormParams;
+  authorization: string | undefined;
+  sourceAddress: string;
+  /** The public base URL: issuers and the default audience derive from it. */
+  baseUrl: string;
+}

@@ -1,30 +1,17 @@
 import type { Catalog } from '../domain/catalog.js';
 import type { Clock } from '../domain/clock.js';
-import { ENVIRONMENTS, type CredentialType } from '../domain/environment.js';
+import { ENVIRONMENTS } from '../domain/environment.js';
 import { notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Account } from '../domain/model.js';
 import type { Actor } from '../domain/principal.js';
-import { DEFAULT_SETTINGS, type AccountSettings } from '../domain/settings.js';
+import { DEFAULT_SETTINGS } from '../domain/settings.js';
+import { newKeyRecord } from '../domain/key-rules.js';
+import type { CreateAccountInput, SettingsPatch } from '../contract/accounts.js';
+import type { Key } from '../contract/keys.js';
 import type { Store } from '../storage/repositories.js';
 import type { AuditService } from './audit-service.js';
-import { newKeyRecord } from './keys-service.js';
-import { toKeyView, type KeyView } from './key-view.js';
-
-export interface CreateAccountInput {
-  name: string;
-  eligible?: boolean;
-  provisionDefaultKeys?: boolean;
-}
-
-/** A settings change: every field optional; defaultActive may name one credential type only. */
-export interface SettingsPatch {
-  accessTokenTtl?: number;
-  keyLifetime?: number | null;
-  keyLimitPerEnvironment?: number;
-  secretReveal?: AccountSettings['secretReveal'];
-  defaultActive?: Partial<Record<CredentialType, boolean>>;
-}
+import { toKeyView } from './key-view.js';
 
 export class AccountsService {
   constructor(
@@ -38,7 +25,7 @@ export class AccountsService {
    * Creates an account; unless told not to, provisions an admin and a storefront client_secret key
    * in each environment. Those keys have no secret until an operator resets it.
    */
-  async create(input: CreateAccountInput, actor: Actor): Promise<{ account: Account; provisionedKeys: KeyView[] }> {
+  async create(input: CreateAccountInput, actor: Actor): Promise<{ account: Account; provisionedKeys: Key[] }> {
     const now = this.clock.now();
     const account: Account = {
       id: newId('acct'),

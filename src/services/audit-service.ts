@@ -76,7 +76,7 @@ export class AuditService {
         if (typeof parsed.at !== 'number' || typeof parsed.id !== 'string') throw new Error();
         after = parsed;
       } catch {
-        throw new AppError('invalid_cursor', 400, 'Invalid cursor', 'The cursor is not one this API returned; pass nextCursor unchanged.', [{ pointer: '/querystring/cursor', detail: 'not a cursor of this listing' }]);
+        throw new AppError('invalid_cursor', 'The cursor is not one this API returned; pass nextCursor unchanged.', [{ pointer: '/querystring/cursor', detail: 'not a cursor of this listing' }]);
       }
     }
     const rows = await this.store.repos.audit.list(accountId, filter, limit + 1, after);

@@ -2,6 +2,7 @@ import type { Clock } from '../domain/clock.js';
 import { newId } from '../domain/ids.js';
 import { generateKeyString, hashKeyString } from '../domain/key-strings.js';
 import { LruCache } from '../domain/lru.js';
+import type { MaybePromise } from '../domain/maybe-promise.js';
 import { platformPrincipal, type Permission, type Principal } from '../domain/principal.js';
 import { BUILT_IN_ROLES, isBuiltInRole } from '../domain/roles.js';
 import type { Store } from '../storage/repositories.js';
@@ -51,7 +52,7 @@ export class AuthService {
    * The principal a bearer token stands for, or null when it is unknown, revoked or expired. From
    * the cache it comes synchronously (the verification path costs no promise for it).
    */
-  authenticate(bearer: string): Principal | null | Promise<Principal | null> {
+  authenticate(bearer: string): MaybePromise<Principal | null> {
     const tokenHash = hashKeyString(bearer);
     const cached = this.cache.get(tokenHash);
     return cached !== undefined ? cached : this.load(tokenHash);

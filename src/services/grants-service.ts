@@ -1,7 +1,8 @@
-import type { Catalog, RoleAssignment } from '../domain/catalog.js';
-import { scopesOfRoles } from '../domain/catalog.js';
+import type { CreateGrantInput, ExternalKey, UpdateGrantInput } from '../contract/grants.js';
+import { grantedScopes, type Catalog, type RoleAssignment } from '../domain/catalog.js';
 import type { Clock } from '../domain/clock.js';
 import { AppError, fieldError, notFound } from '../domain/errors.js';
+import { checkRoleDefinitions } from '../domain/key-rules.js';
 import { newId } from '../domain/ids.js';
 import type { KeyRecord } from '../domain/model.js';
 import type { Actor } from '../domain/principal.js';
@@ -9,26 +10,6 @@ import type { GrantRecord } from '../storage/operator-repositories.js';
 import type { Store } from '../storage/repositories.js';
 import type { AuditService } from './audit-service.js';
 import { iso } from './key-view.js';
-
-/** A grant as the granting account sees it: the other account's key, never its secret. */
-export interface ExternalKeyView {
-  grantId: string;
-  active: boolean;
-  roles: RoleAssignment[];
-  grantedScopes: string[];
-  createdAt: string;
-  updatedAt: string;
-  createdBy: string;
-  key: {
-    id: string;
-    accountId: string;
-    name: string;
-    environment: string;
-    credentialType: string;
-    clientId: string | null;
-    active: boolean;
-  };
-}
 
 export type GrantChangeListener = (change: { type: 'updated' | 'deleted'; before: GrantRecord; after?: GrantRecord }) => void | Promise<void>;
 
@@ -52,7 +33,7 @@ export class GrantsService {
     this.listeners.push(listener);
   }
 
-  private view(grant: GrantRecord, key: KeyRecord): ExternalKeyView {
+  private view(grant: GrantRecord, key: KeyRecord): ExternalKey {
     return {
       grantId: grant.id,
       active: grant.active,
@@ -67,22 +48,20 @@ export class GrantsService {
 
   /** The scopes a grant gives, in catalog order. */
   scopes(grant: GrantRecord): string[] {
-    const set = new Set(scopesOfRoles(this.catalog, grant.roles));
-    return this.catalog.allScopes.filter((s) => set.has(s));
+    return grantedScopes(this.catalog, 'custom', [], grant.roles);
   }
 
   private checkRoles(roles: RoleAssignment[]): RoleAssignment[] {
     if (roles.length === 0) throw fieldError('/roles', 'a grant needs at least one role');
-    const errors = roles.flatMap((r, i) => (this.catalog.grants.has(r.definition) ? [] : [{ pointer: `/roles/${i}/definition`, detail: `unknown role definition '${r.definition}'` }]));
-    if (errors.length) throw new AppError('unknown_role', 400, 'Unknown role definition', 'A role names a definition that is not in the catalog (GET /v1/catalog lists them).', errors);
+    checkRoleDefinitions(this.catalog, roles);
     return roles.map((r) => ({ definition: r.definition, level: r.level }));
   }
 
   /** `key` is the other account's key id or client id. */
-  async create(accountId: string, input: { key: string; roles: RoleAssignment[] }, actor: Actor): Promise<ExternalKeyView> {
+  async create(accountId: string, input: CreateGrantInput, actor: Actor): Promise<ExternalKey> {
     const roles = this.checkRoles(input.roles);
     const key = (await this.store.repos.keys.findById(input.key)) ?? (await this.store.repos.keys.findByClientId(input.key));
-    if (!key) throw new AppError('not_found', 404, 'Not found', `No key '${input.key}' exists (give the key id or client id the other account shared).`, [{ pointer: '/key', detail: 'unknown key' }]);
+    if (!key) throw new AppError('not_found', `No key '${input.key}' exists (give the key id or client id the other account shared).`, [{ pointer: '/key', detail: 'unknown key' }]);
     if (key.accountId === accountId) throw fieldError('/key', 'is a key of this account: give it roles directly instead of a grant');
     // Grants work through access tokens asked for with resource=<account>: only client_secret keys ask for tokens.
     if (key.credentialType !== 'client_secret') throw fieldError('/key', 'is a token key: only client_secret keys can obtain tokens for another account');
@@ -90,16 +69,16 @@ export class GrantsService {
     const grant: GrantRecord = { id: newId('grant'), accountId, keyId: key.id, roles, active: true, createdAt: now, updatedAt: now, createdBy: actor.principal.id };
     await this.store.transaction(async (repos) => {
       if (await repos.grants.findFor(accountId, key.id))
-        throw new AppError('conflict', 409, 'Already granted', 'This key already has a grant in this account; change that grant instead.', [{ pointer: '/key', detail: 'already granted' }]);
+        throw new AppError('conflict', 'This key already has a grant in this account; change that grant instead.', [{ pointer: '/key', detail: 'already granted' }]);
       await repos.grants.insert(grant);
       await this.audit.record(actor, { accountId, action: 'grant.create', keyId: key.id, targetId: grant.id, after: { roles, active: true, keyAccount: key.accountId } }, repos);
     });
     return this.view(grant, key);
   }
 
-  async list(accountId: string): Promise<ExternalKeyView[]> {
+  async list(accountId: string): Promise<ExternalKey[]> {
     const grants = await this.store.repos.grants.ofAccount(accountId);
-    const out: ExternalKeyView[] = [];
+    const out: ExternalKey[] = [];
     for (const g of grants) {
       const key = await this.store.repos.keys.findById(g.keyId);
       if (key) out.push(this.view(g, key));
@@ -107,7 +86,7 @@ export class GrantsService {
     return out;
   }
 
-  async update(accountId: string, grantId: string, input: { active?: boolean; roles?: RoleAssignment[] }, actor: Actor): Promise<ExternalKeyView> {
+  async update(accountId: string, grantId: string, input: UpdateGrantInput, actor: Actor): Promise<ExternalKey> {
     const roles = input.roles === undefined ? undefined : this.checkRoles(input.roles);
     const { before, after, key } = await this.store.transaction(async (repos) => {
       const before = await repos.grants.find(accountId, grantId);

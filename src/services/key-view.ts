@@ -1,34 +1,6 @@
-import { grantedScopes, type Catalog, type RoleAssignment } from '../domain/catalog.js';
-import type { CredentialType, Environment, KeyKind } from '../domain/environment.js';
-import type { KeyRecord, RateLimitPolicy } from '../domain/model.js';
-
-/** A key as the API shows it: no hash, timestamps as ISO 8601. */
-export interface KeyView {
-  id: string;
-  accountId: string;
-  name: string;
-  environment: Environment;
-  kind: KeyKind;
-  credentialType: CredentialType;
-  clientId: string | null;
-  /** The scopes of the kind (admin, storefront) or the ones picked (custom). */
-  scopes: string[];
-  roles: RoleAssignment[];
-  /** Everything the key may do: `scopes` plus what its roles grant. */
-  grantedScopes: string[];
-  channel: string | null;
-  active: boolean;
-  /** False for keys provisioned with an account until an operator resets the secret. */
-  hasSecret: boolean;
-  expiresAt: string | null;
-  previousSecretExpiresAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-  lastUsedAt: string | null;
-  createdBy: string;
-  /** Requests per window allowed to /v1/verify and /oauth/token; null: unlimited. */
-  rateLimit: RateLimitPolicy | null;
-}
+import type { Key } from '../contract/keys.js';
+import { grantedScopes, type Catalog } from '../domain/catalog.js';
+import type { KeyRecord } from '../domain/model.js';
 
 export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -39,7 +11,8 @@ export function kindScopes(catalog: Catalog, key: Pick<KeyRecord, 'kind' | 'scop
   return key.scopes;
 }
 
-export function toKeyView(catalog: Catalog, key: KeyRecord, now: number): KeyView {
+/** A key as the API shows it (the `Key` schema): no hash, timestamps as ISO 8601. */
+export function toKeyView(catalog: Catalog, key: KeyRecord, now: number): Key {
   return {
     id: key.id,
     accountId: key.accountId,

@@ -1,16 +1,20 @@
-import type { Catalog, RoleAssignment } from '../domain/catalog.js';
+import type { CreateKeyInput, IssuedKey, Key, KeyPage, ListKeysQuery, Quickstart, UpdateKeyInput } from '../contract/keys.js';
+import { DEFAULT_PAGE_SIZE, DEFAULT_SORT } from '../contract/keys.js';
+import type { Catalog } from '../domain/catalog.js';
 import type { Clock } from '../domain/clock.js';
+import { decodeCursor, encodeCursor, pageOf } from '../domain/cursor.js';
 import type { Keyring } from '../domain/envelope.js';
-import { FailureThrottle } from '../domain/throttle.js';
-import type { CredentialType, Environment, KeyKind } from '../domain/environment.js';
-import { AppError, confirmationRequired, fieldError, notFound, validationError, type FieldError } from '../domain/errors.js';
-import { newId } from '../domain/ids.js';
-import { generateKeyString, hashKeyString, secretMatchesHash } from '../domain/key-strings.js';
-import type { Account, KeyCursor, KeyFilter, KeyRecord, KeySort, RateLimitPolicy } from '../domain/model.js';
+import type { Environment } from '../domain/environment.js';
+import { AppError, confirmationRequired, fieldError, notFound, type FieldError } from '../domain/errors.js';
+import { generateKeyString, hashKeyString } from '../domain/key-strings.js';
+import { checkCustomAccess, checkRoles, checkScopes, newKeyRecord, newSecret, parseExpiry, sameRoles, secretMatches } from '../domain/key-rules.js';
+import type { Account, KeyCursor, KeyFilter, KeyRecord, KeySort } from '../domain/model.js';
 import { SORT_FIELDS } from '../domain/model.js';
 import type { Actor } from '../domain/principal.js';
+import { FailureThrottle } from '../domain/throttle.js';
 import { sortValue, type Store } from '../storage/repositories.js';
-import { toKeyView, type KeyView } from './key-view.js';
+import { toKeyView } from './key-view.js';
+import { quickstartSamples } from './quickstart.js';
 
 /** What changed about a key, for whoever caches answers about keys (verification, tokens). */
 export interface KeyChange {
@@ -26,106 +30,8 @@ export interface KeyChange {
 }
 export type KeyChangeListener = (change: KeyChange) => void | Promise<void>;
 
-export interface CreateKeyInput {
-  name: string;
-  environment: Environment;
-  kind: KeyKind;
-  credentialType: CredentialType;
-  scopes?: string[];
-  roles?: RoleAssignment[];
-  channel?: string | null;
-  active?: boolean;
-  /** ISO 8601; null for no expiry; absent for the account's keyLifetime. */
-  expiresAt?: string | null;
-  /** Requests per window allowed to /v1/verify and /oauth/token; null or absent: unlimited. */
-  rateLimit?: RateLimitPolicy | null;
-}
-
-export interface UpdateKeyInput {
-  name?: string;
-  active?: boolean;
-  channel?: string | null;
-  scopes?: string[];
-  roles?: RoleAssignment[];
-  expiresAt?: string | null;
-  rateLimit?: RateLimitPolicy | null;
-}
-
-export interface ListKeysInput extends KeyFilter {
-  sort?: string;
-  limit?: number;
-  cursor?: string;
-}
-
-/** A key freshly made, and its secret in clear: the only moment the secret exists outside a hash. */
-export interface IssuedKey {
-  key: KeyView;
-  secret: string | null;
-}
-
-export interface QuickstartSample {
-  language: 'curl' | 'javascript' | 'python';
-  title: string;
-  code: string;
-}
-
-/** Builds a new key record and, unless `withSecret` is false, its secret. */
-export function newKeyRecord(input: {
-  accountId: string;
-  name: string;
-  environment: Environment;
-  kind: KeyKind;
-  credentialType: CredentialType;
-  scopes: string[];
-  roles: RoleAssignment[];
-  channel: string | null;
-  active: boolean;
-  expiresAt: number | null;
-  createdBy: string;
-  now: number;
-  withSecret: boolean;
-  rateLimit?: RateLimitPolicy | null;
-  /** Encrypts the secret for later reveal; absent when the account never reveals secrets. */
-  seal?: ((secret: string) => string) | undefined;
-}): { record: KeyRecord; secret: string | null } {
-  const secret = input.withSecret ? newSecret(input.credentialType, input.environment) : null;
-  return {
-    secret,
-    record: {
-      id: newId('key'),
-      accountId: input.accountId,
-      name: input.name,
-      environment: input.environment,
-      kind: input.kind,
-      credentialType: input.credentialType,
-      clientId: input.credentialType === 'client_secret' ? generateKeyString('clientId', input.environment) : null,
-      secretHash: secret === null ? null : hashKeyString(secret),
-      previousSecretHash: null,
-      previousSecretExpiresAt: null,
-      scopes: input.scopes,
-      roles: input.roles,
-      channel: input.channel,
-      active: input.active,
-      expiresAt: input.expiresAt,
-      createdAt: input.now,
-      updatedAt: input.now,
-      lastUsedAt: null,
-      secretEncrypted: secret !== null && input.seal ? input.seal(secret) : null,
-      createdBy: input.createdBy,
-      rateLimit: input.rateLimit ?? null,
-    },
-  };
-}
-
-const newSecret = (type: CredentialType, environment: Environment) =>
-  generateKeyString(type === 'client_secret' ? 'clientSecret' : 'token', environment);
-
-/** Longest grace period for a previous secret after a reset: 7 days. */
-export const MAX_PREVIOUS_SECRET_VALID_FOR = 7 * 86_400;
-export const MAX_PAGE_SIZE = 200;
 /** Wrong secrets checked against one key within 15 minutes before verify-secret refuses for the rest of the window. */
 export const VERIFY_SECRET_MAX_FAILURES = 10;
-export const DEFAULT_PAGE_SIZE = 50;
 
 export class KeysService {
   private readonly listeners: KeyChangeListener[] = [];
@@ -152,29 +58,23 @@ export class KeysService {
     for (const listener of this.listeners) await listener(change);
   }
 
-  private view(key: KeyRecord): KeyView {
+  private view(key: KeyRecord): Key {
     return toKeyView(this.catalog, key, this.clock.now());
   }
 
   async create(account: Account, input: CreateKeyInput, actor: Actor): Promise<IssuedKey> {
     if (!account.eligible)
-      throw new AppError(
-        'account_not_eligible',
-        403,
-        'Account not eligible',
-        `Account '${account.id}' is not eligible to create API keys. Ask the platform to make it eligible.`,
-      );
-    const scopes = this.checkScopes(input.kind, input.scopes, '/scopes');
-    const roles = this.checkRoles(input.kind, input.roles);
-    if (input.kind === 'custom' && scopes.length === 0 && roles.length === 0)
-      throw fieldError('/scopes', 'A custom key needs at least one scope or role.');
+      throw new AppError('account_not_eligible', `Account '${account.id}' is not eligible to create API keys. Ask the platform to make it eligible.`);
+    const scopes = checkScopes(this.catalog, input.kind, input.scopes);
+    const roles = checkRoles(this.catalog, input.kind, input.roles);
+    checkCustomAccess({ kind: input.kind, scopes, roles });
     const now = this.clock.now();
     const expiresAt =
       input.expiresAt === undefined
         ? account.settings.keyLifetime === null
           ? null
           : now + account.settings.keyLifetime * 1000
-        : this.parseExpiry(input.expiresAt, now);
+        : parseExpiry(input.expiresAt, now);
     const { record, secret } = newKeyRecord({
       accountId: account.id,
       name: input.name.trim(),
@@ -198,12 +98,7 @@ export class KeysService {
       const limit = (await repos.accounts.find(account.id))!.settings.keyLimitPerEnvironment;
       const count = await repos.keys.countInEnvironment(account.id, input.environment);
       if (count >= limit)
-        throw new AppError(
-          'key_limit_reached',
-          409,
-          'Key limit reached',
-          `Account '${account.id}' already has ${count} keys in ${input.environment}, its limit. Delete a key or raise keyLimitPerEnvironment.`,
-        );
+        throw new AppError('key_limit_reached', `Account '${account.id}' already has ${count} keys in ${input.environment}, its limit. Delete a key or raise keyLimitPerEnvironment.`);
       await repos.keys.insert(record);
     });
     await this.emit({ type: 'created', actor, after: record, revokeTokens: false });
@@ -217,7 +112,7 @@ export class KeysService {
     return key;
   }
 
-  async get(accountId: string, keyId: string): Promise<KeyView> {
+  async get(accountId: string, keyId: string): Promise<Key> {
     return this.view(await this.find(accountId, keyId));
   }
 
@@ -227,24 +122,29 @@ export class KeysService {
     return { limit: account.settings.keyLimitPerEnvironment, counts: { sandbox: found.sandbox ?? 0, production: found.production ?? 0 } };
   }
 
-  async list(accountId: string, input: ListKeysInput): Promise<{ items: KeyView[]; nextCursor: string | null }> {
-    const sort = parseSort(input.sort);
-    const limit = input.limit ?? DEFAULT_PAGE_SIZE;
-    const after = input.cursor === undefined ? undefined : decodeCursor(input.cursor, sort);
+  /**
+   * One page of the account's keys, filtered and sorted. Plain dates (no time) are whole UTC days:
+   * as a lower bound the day's start, as an upper bound its end.
+   */
+  async list(accountId: string, query: ListKeysQuery): Promise<KeyPage> {
+    const sort = parseSort(query.sort);
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    const after = query.cursor === undefined ? undefined : decodeKeyCursor(query.cursor, sort);
     const filter: KeyFilter = {};
-    for (const field of ['environment', 'kind', 'credentialType', 'active', 'channel', 'q', 'createdFrom', 'createdTo', 'updatedFrom', 'updatedTo'] as const)
-      if (input[field] !== undefined) (filter as Record<string, unknown>)[field] = input[field];
-    // One row more than asked tells whether there is a next page without a count query.
+    for (const field of ['environment', 'kind', 'credentialType', 'active', 'channel', 'q'] as const)
+      if (query[field] !== undefined) (filter as Record<string, unknown>)[field] = query[field];
+    for (const [field, endOfDay] of [['createdFrom', false], ['createdTo', true], ['updatedFrom', false], ['updatedTo', true]] as const) {
+      const value = query[field];
+      if (value !== undefined) filter[field] = Date.parse(value) + (endOfDay && /^\d{4}-\d{2}-\d{2}$/.test(value) ? 86_399_999 : 0);
+    }
+    for (const [from, to] of [['createdFrom', 'createdTo'], ['updatedFrom', 'updatedTo']] as const)
+      if (filter[from] !== undefined && filter[to] !== undefined && filter[from]! > filter[to]!)
+        throw new AppError('validation_failed', `${from} is after ${to}: the range is empty.`, [{ pointer: `/${from}`, detail: `must not be after ${to}` }]);
     const rows = await this.store.repos.keys.list(accountId, filter, sort, limit + 1, after);
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map((k) => this.view(k)),
-      nextCursor: rows.length > limit && last ? encodeCursor({ value: sortValue(last, sort.field), id: last.id }, sort) : null,
-    };
+    return pageOf(rows, limit, (k) => this.view(k), (last) => encodeKeyCursor({ value: sortValue(last, sort.field), id: last.id }, sort));
   }
 
-  async update(accountId: string, keyId: string, input: UpdateKeyInput, actor: Actor): Promise<{ before: KeyView; after: KeyView }> {
+  async update(accountId: string, keyId: string, input: UpdateKeyInput, actor: Actor): Promise<{ before: Key; after: Key }> {
     const { before, after } = await this.store.transaction(async (repos) => {
       const before = await repos.keys.find(accountId, keyId);
       if (!before) throw notFound('Key', keyId);
@@ -252,23 +152,18 @@ export class KeysService {
       if (input.name !== undefined) after.name = input.name.trim();
       if (input.active !== undefined) after.active = input.active;
       if (input.channel !== undefined) after.channel = input.channel;
-      if (input.scopes !== undefined) after.scopes = this.checkScopes(before.kind, input.scopes, '/scopes');
+      if (input.scopes !== undefined) after.scopes = checkScopes(this.catalog, before.kind, input.scopes);
       if (input.roles !== undefined) {
-        const roles = this.checkRoles(before.kind, input.roles);
+        const roles = checkRoles(this.catalog, before.kind, input.roles);
         if (before.credentialType === 'token' && !sameRoles(roles, before.roles))
-          throw new AppError(
-            'roles_immutable',
-            400,
-            'Roles cannot change',
-            'The roles of a token key are fixed when it is created. Create a new key with the roles you need.',
+          throw new AppError('roles_immutable', 'The roles of a token key are fixed when it is created. Create a new key with the roles you need.',
             [{ pointer: '/roles', detail: 'cannot change on a token key' }],
           );
         after.roles = roles;
       }
-      if (input.expiresAt !== undefined) after.expiresAt = this.parseExpiry(input.expiresAt, this.clock.now());
+      if (input.expiresAt !== undefined) after.expiresAt = parseExpiry(input.expiresAt, this.clock.now());
       if (input.rateLimit !== undefined) after.rateLimit = input.rateLimit;
-      if (after.kind === 'custom' && after.scopes.length === 0 && after.roles.length === 0)
-        throw fieldError('/scopes', 'A custom key needs at least one scope or role.');
+      checkCustomAccess(after);
       after.updatedAt = this.clock.now();
       await repos.keys.update(after);
       return { before, after };
@@ -277,7 +172,7 @@ export class KeysService {
     return { before: this.view(before), after: this.view(after) };
   }
 
-  async delete(accountId: string, keyId: string, revokeTokens: boolean, actor: Actor): Promise<KeyView> {
+  async delete(accountId: string, keyId: string, revokeTokens: boolean, actor: Actor): Promise<Key> {
     const key = await this.find(accountId, keyId);
     const deleted = await this.store.repos.keys.deleteMany(accountId, [keyId]);
     if (deleted.length === 0) throw notFound('Key', keyId);
@@ -289,20 +184,19 @@ export class KeysService {
    * Deletes several keys at once, all or nothing: if one id is not a key of the account, nothing is
    * deleted and the error names every such id.
    */
-  async batchDelete(accountId: string, ids: string[], confirm: boolean, revokeTokens: boolean, actor: Actor): Promise<KeyView[]> {
+  async batchDelete(accountId: string, ids: string[], confirm: boolean, revokeTokens: boolean, actor: Actor): Promise<Key[]> {
     if (confirm !== true) throw confirmationRequired(`Deleting ${ids.length} key${ids.length === 1 ? '' : 's'}`);
     const unique = [...new Set(ids)];
     const keys = await this.store.transaction(async (repos) => {
       const found: KeyRecord[] = [];
       const missing: FieldError[] = [];
-      for (const [i, id] of unique.entries()) {
+      for (const id of unique) {
         const key = await repos.keys.find(accountId, id);
         if (key) found.push(key);
         else missing.push({ pointer: `/ids/${ids.indexOf(id)}`, detail: `no key '${id}' in this account` });
-        void i;
       }
       if (missing.length)
-        throw new AppError('not_found', 404, 'Not found', `${missing.length} of the keys do not exist in this account; nothing was deleted.`, missing);
+        throw new AppError('not_found', `${missing.length} of the keys do not exist in this account; nothing was deleted.`, missing);
       await repos.keys.deleteMany(accountId, unique);
       return found;
     });
@@ -371,11 +265,9 @@ export class KeysService {
   async reveal(account: Account, keyId: string): Promise<{ key: KeyRecord; secret: string }> {
     const key = await this.find(account.id, keyId);
     if (account.settings.secretReveal !== 'permitted')
-      throw new AppError('secret_reveal_not_permitted', 403, 'Secret reveal not permitted',
-        `Account '${account.id}' never reveals secrets (secretReveal is "never"). Reset the secret to get a new one.`);
+      throw new AppError('secret_reveal_not_permitted', `Account '${account.id}' never reveals secrets (secretReveal is "never"). Reset the secret to get a new one.`);
     if (key.secretEncrypted === null || !this.keyring)
-      throw new AppError('secret_reveal_not_permitted', 409, 'No revealable secret',
-        'This secret was made before revealing was permitted (or the key has no secret yet). Reset it to get one that can be revealed.');
+      throw new AppError('secret_not_revealable', 'This secret was made before revealing was permitted (or the key has no secret yet). Reset it to get one that can be revealed.');
     return { key, secret: this.keyring.decryptText(key.secretEncrypted) };
   }
 
@@ -386,7 +278,7 @@ export class KeysService {
     const wait = this.verifyThrottle.retryAfter(key.id);
     if (wait > 0) {
       for (const listener of this.secretCheckListeners) await listener({ key, matches: null, actor });
-      throw new AppError('rate_limited', 429, 'Too many failed checks', `Too many wrong secrets were checked against this key; try again in ${wait} seconds.`);
+      throw new AppError('rate_limited', `Too many wrong secrets were checked against this key; try again in ${wait} seconds.`);
     }
     const matches = secretMatches(key, candidate, this.clock.now());
     if (matches) this.verifyThrottle.reset(key.id);
@@ -401,172 +293,27 @@ export class KeysService {
   }
 
   /** Ready-to-run samples for the key, with the server's real URLs and a placeholder for the secret. */
-  async quickstart(accountId: string, keyId: string, baseUrl: string): Promise<{ key: KeyView; samples: QuickstartSample[] }> {
+  async quickstart(accountId: string, keyId: string, baseUrl: string): Promise<Quickstart> {
     const key = await this.find(accountId, keyId);
     return { key: this.view(key), samples: quickstartSamples(key, baseUrl) };
   }
-
-  private checkScopes(kind: KeyKind, scopes: string[] | undefined, pointer: string): string[] {
-    if (scopes === undefined) return [];
-    if (kind !== 'custom') {
-      if (scopes.length === 0) return [];
-      throw new AppError('invalid_kind_scopes', 400, 'Scopes are fixed for this kind',
-        `${kind === 'admin' ? 'Admin keys have every scope of the catalog' : 'Storefront keys have the catalog\u2019s fixed storefront scopes'}; pick scopes on a custom key instead.`,
-        [{ pointer, detail: `cannot be set on a ${kind} key` }]);
-    }
-    const errors = scopes.flatMap((s, i) =>
-      this.catalog.scopeSet.has(s) ? [] : [{ pointer: `${pointer}/${i}`, detail: `unknown scope '${s}'` }],
-    );
-    if (errors.length)
-      throw new AppError('unknown_scope', 400, 'Unknown scope', `${errors.length === 1 ? 'A scope is' : 'Some scopes are'} not in the catalog (GET /v1/catalog lists them).`, errors);
-    return [...new Set(scopes)];
-  }
-
-  private checkRoles(kind: KeyKind, roles: RoleAssignment[] | undefined): RoleAssignment[] {
-    if (roles === undefined || roles.length === 0) return [];
-    if (kind !== 'custom')
-      throw new AppError('invalid_kind_scopes', 400, 'Roles are for custom keys',
-        `A ${kind} key's access is fixed by its kind; give roles to a custom key instead.`,
-        [{ pointer: '/roles', detail: `cannot be set on a ${kind} key` }]);
-    const errors = roles.flatMap((r, i) =>
-      this.catalog.grants.has(r.definition) ? [] : [{ pointer: `/roles/${i}/definition`, detail: `unknown role definition '${r.definition}'` }],
-    );
-    if (errors.length) throw new AppError('unknown_role', 400, 'Unknown role definition', 'A role names a definition that is not in the catalog (GET /v1/catalog lists them).', errors);
-    // One level per definition: the highest one asked for.
-    const byDefinition = new Map<string, RoleAssignment>();
-    const rank = (l: string) => this.catalog.levels.indexOf(l as never);
-    for (const r of roles) {
-      const seen = byDefinition.get(r.definition);
-      if (!seen || rank(r.level) > rank(seen.level)) byDefinition.set(r.definition, { definition: r.definition, level: r.level });
-    }
-    return [...byDefinition.values()];
-  }
-
-  private parseExpiry(value: string | null, now: number): number | null {
-    if (value === null) return null;
-    const ms = Date.parse(value);
-    if (Number.isNaN(ms)) throw fieldError('/expiresAt', `'${value}' is not an ISO 8601 date-time.`);
-    if (ms <= now) throw fieldError('/expiresAt', 'must be in the future');
-    return ms;
-  }
 }
 
-/** Does the candidate match the current secret, or the previous one while its grace period lasts? */
-export function secretMatches(key: KeyRecord, candidate: string, now: number): boolean {
-  const current = secretMatchesHash(candidate, key.secretHash);
-  const previous =
-    key.previousSecretExpiresAt !== null && key.previousSecretExpiresAt > now && secretMatchesHash(candidate, key.previousSecretHash);
-  return current || previous;
-}
-
-const sameRoles = (a: RoleAssignment[], b: RoleAssignment[]) => {
-  const norm = (r: RoleAssignment[]) => r.map((x) => `${x.definition}:${x.level}`).sort().join(',');
-  return norm(a) === norm(b);
-};
-
-export function parseSort(value: string | undefined): KeySort {
-  if (value === undefined) return { field: 'createdAt', descending: true };
+/** The sort of a listing as asked for (`name`, `-createdAt`, ...); the default is newest first. */
+export function parseSort(value: string = DEFAULT_SORT): KeySort {
   const descending = value.startsWith('-');
   const field = descending ? value.slice(1) : value;
   if (!(SORT_FIELDS as readonly string[]).includes(field))
-    throw new AppError('validation_failed', 400, 'Invalid request', `Cannot sort by '${field}': use ${SORT_FIELDS.join(', ')}, with '-' for descending.`, [{ pointer: '/sort', detail: 'unknown sort field' }]);
+    throw new AppError('validation_failed', `Cannot sort by '${field}': use ${SORT_FIELDS.join(', ')}, with '-' for descending.`, [{ pointer: '/sort', detail: 'unknown sort field' }]);
   return { field: field as KeySort['field'], descending };
 }
 
-/** Cursors are opaque to clients: base64url of the last row's sort value and id, and the sort they belong to. */
-function encodeCursor(cursor: KeyCursor, sort: KeySort): string {
-  return Buffer.from(JSON.stringify({ s: `${sort.descending ? '-' : ''}${sort.field}`, v: cursor.value, i: cursor.id })).toString('base64url');
-}
+const sortOrder = (sort: KeySort) => `${sort.descending ? '-' : ''}${sort.field}`;
 
-function decodeCursor(value: string, sort: KeySort): KeyCursor {
-  const invalid = (detail: string) =>
-    new AppError('invalid_cursor', 400, 'Invalid cursor', detail, [{ pointer: '/cursor', detail }]);
-  let parsed: { s?: unknown; v?: unknown; i?: unknown };
-  try {
-    parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid('The cursor is not one this API returned; pass nextCursor from the previous page unchanged.');
-  }
-  if (parsed === null || typeof parsed !== 'object' || typeof parsed.i !== 'string' || (typeof parsed.v !== 'string' && typeof parsed.v !== 'number' && parsed.v !== null))
-    throw invalid('The cursor is not one this API returned; pass nextCursor from the previous page unchanged.');
-  if (parsed.s !== `${sort.descending ? '-' : ''}${sort.field}`)
-    throw invalid('The cursor belongs to a listing with another sort order; keep the same sort while paging.');
-  return { value: parsed.v, id: parsed.i };
-}
+/** A key listing's cursor: the last row's sort value and id, bound to the sort. */
+const encodeKeyCursor = (cursor: KeyCursor, sort: KeySort) => encodeCursor(sortOrder(sort), { v: cursor.value, i: cursor.id });
 
-function quickstartSamples(key: KeyRecord, baseUrl: string): QuickstartSample[] {
-  const tokenUrl = `${baseUrl}/oauth/token`;
-  const whoamiUrl = `${baseUrl}/v1/whoami`;
-  if (key.credentialType === 'client_secret') {
-    const id = key.clientId!;
-    return [
-      {
-        language: 'curl',
-        title: 'Get an access token, then call the API with it',
-        code: [
-          `CLIENT_SECRET='<YOUR_CLIENT_SECRET>'`,
-          `TOKEN=$(curl -s -u '${id}':"$CLIENT_SECRET" -d grant_type=client_credentials '${tokenUrl}' | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')`,
-          `curl -s -H "Authorization: Bearer $TOKEN" '${whoamiUrl}'`,
-        ].join('\n'),
-      },
-      {
-        language: 'javascript',
-        title: 'Node.js 18+ or a browser-free runtime with fetch',
-        code: [
-          `const clientId = '${id}';`,
-          `const clientSecret = process.env.CLIENT_SECRET ?? '<YOUR_CLIENT_SECRET>';`,
-          `const res = await fetch('${tokenUrl}', {`,
-          `  method: 'POST',`,
-          `  headers: {`,
-          `    Authorization: 'Basic ' + Buffer.from(\`\${clientId}:\${clientSecret}\`).toString('base64'),`,
-          `    'Content-Type': 'application/x-www-form-urlencoded',`,
-          `  },`,
-          `  body: 'grant_type=client_credentials',`,
-          `});`,
-          `const { access_token } = await res.json();`,
-          `const me = await fetch('${whoamiUrl}', { headers: { Authorization: \`Bearer \${access_token}\` } });`,
-          `console.log(await me.json());`,
-        ].join('\n'),
-      },
-      {
-        language: 'python',
-        title: 'Python 3 with requests',
-        code: [
-          `import os, requests`,
-          ``,
-          `client_id = '${id}'`,
-          `client_secret = os.environ.get('CLIENT_SECRET', '<YOUR_CLIENT_SECRET>')`,
-          `token = requests.post('${tokenUrl}', data={'grant_type': 'client_credentials'},`,
-          `                      auth=(client_id, client_secret)).json()['access_token']`,
-          `print(requests.get('${whoamiUrl}', headers={'Authorization': f'Bearer {token}'}).json())`,
-        ].join('\n'),
-      },
-    ];
-  }
-  return [
-    {
-      language: 'curl',
-      title: 'Call the API with the key as a bearer token',
-      code: [`API_KEY='<YOUR_API_KEY>'`, `curl -s -H "Authorization: Bearer $API_KEY" '${whoamiUrl}'`].join('\n'),
-    },
-    {
-      language: 'javascript',
-      title: 'Node.js 18+ with fetch',
-      code: [
-        `const apiKey = process.env.API_KEY ?? '<YOUR_API_KEY>';`,
-        `const res = await fetch('${whoamiUrl}', { headers: { Authorization: \`Bearer \${apiKey}\` } });`,
-        `console.log(await res.json());`,
-      ].join('\n'),
-    },
-    {
-      language: 'python',
-      title: 'Python 3 with requests',
-      code: [
-        `import os, requests`,
-        ``,
-        `api_key = os.environ.get('API_KEY', '<YOUR_API_KEY>')`,
-        `print(requests.get('${whoamiUrl}', headers={'Authorization': f'Bearer {api_key}'}).json())`,
-      ].join('\n'),
-    },
-  ];
-}
+const decodeKeyCursor = (value: string, sort: KeySort): KeyCursor =>
+  decodeCursor(value, sortOrder(sort), ({ v, i }) =>
+    typeof i === 'string' && (typeof v === 'string' || typeof v === 'number' || v === null) ? { value: v, id: i } : null,
+  );

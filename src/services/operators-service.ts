@@ -88,7 +88,7 @@ export class OperatorsService {
   /** Creates an operator (the platform owner does this); 409 when the e-mail is taken. */
   async createOperator(input: { email: string; name: string; password?: string }, actor: Actor): Promise<OperatorView> {
     if (await this.store.repos.operators.findByEmail(input.email))
-      throw new AppError('conflict', 409, 'Operator exists', `An operator with e-mail '${input.email}' already exists.`, [{ pointer: '/email', detail: 'is taken' }]);
+      throw new AppError('conflict', `An operator with e-mail '${input.email}' already exists.`, [{ pointer: '/email', detail: 'is taken' }]);
     const op = await this.newOperator(input);
     await this.store.transaction(async (repos) => {
       await repos.operators.insert(op);
@@ -112,13 +112,13 @@ export class OperatorsService {
     };
     if (wait > 0) {
       await auditAll('login.locked');
-      throw new AppError('rate_limited', 429, 'Too many failed sign-ins', `Too many failed sign-ins; try again in ${wait} seconds.`);
+      throw new AppError('rate_limited', `Too many failed sign-ins; try again in ${wait} seconds.`);
     }
     if (!(await verifyPassword(password, operator?.passwordHash ?? null)) || !operator) {
       this.loginThrottle.fail(subject);
       this.addressThrottle.fail(sourceIp);
       await auditAll('login.failed');
-      throw new AppError('unauthenticated', 401, 'Sign-in failed', 'The e-mail or password is wrong.');
+      throw new AppError('unauthenticated', 'The e-mail or password is wrong.');
     }
     this.loginThrottle.reset(subject);
     const cookie = randomBytes(32).toString('base64url');
@@ -205,7 +205,7 @@ export class OperatorsService {
   async createRole(accountId: string, input: { name: string; permissions: Permission[] }, actor: Actor): Promise<RoleView> {
     const name = input.name.trim();
     if (isBuiltInRole(name) || (await this.store.repos.customRoles.ofAccount(accountId)).some((r) => r.name === name))
-      throw new AppError('conflict', 409, 'Role exists', `A role named '${name}' already exists in this account.`, [{ pointer: '/name', detail: 'is taken' }]);
+      throw new AppError('conflict', `A role named '${name}' already exists in this account.`, [{ pointer: '/name', detail: 'is taken' }]);
     const role = { id: newId('role'), accountId, name, permissions: PERMISSIONS.filter((p) => input.permissions.includes(p)), createdAt: this.clock.now() };
     await this.store.transaction(async (repos) => {
       await repos.customRoles.insert(role);
@@ -244,7 +244,7 @@ export class OperatorsService {
       op = await this.newOperator(input);
     }
     if (!created && (await this.store.repos.memberships.find(accountId, op.id)))
-      throw new AppError('conflict', 409, 'Already a member', `'${op.email}' is already a member of this account; change their role instead.`, [{ pointer: '/email', detail: 'is already a member' }]);
+      throw new AppError('conflict', `'${op.email}' is already a member of this account; change their role instead.`, [{ pointer: '/email', detail: 'is already a member' }]);
     const operator = op;
     await this.store.transaction(async (repos) => {
       if (created) await repos.operators.insert(operator);
@@ -286,7 +286,7 @@ export class OperatorsService {
   /** An account keeps at least one owner, so someone can always manage it. */
   private async keepAnOwner(repos: Store['repos'], accountId: string): Promise<void> {
     if ((await repos.memberships.countWithRole(accountId, 'owner')) <= 1)
-      throw new AppError('conflict', 409, 'Last owner', 'This is the account\u2019s last owner: make someone else owner first.');
+      throw new AppError('conflict', 'This is the account\u2019s last owner: make someone else owner first.');
   }
 }
 

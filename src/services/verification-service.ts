@@ -3,26 +3,18 @@ import type { Clock } from '../domain/clock.js';
 import { ENVIRONMENTS, type Environment } from '../domain/environment.js';
 import { hashKeyString, parseKeyString } from '../domain/key-strings.js';
 import { LruCache } from '../domain/lru.js';
+import { andThen, type MaybePromise } from '../domain/maybe-promise.js';
+import type { VerifyCode } from '../domain/verification.js';
 import type { KeyRecord, RateLimitPolicy } from '../domain/model.js';
 import type { RateLimitState } from '../domain/rate-limit.js';
 import { decodeJwt, looksLikeJwt, verifyJwtSignature } from '../oauth/jwt.js';
-import type { RevocationList } from '../oauth/revocations.js';
-import type { SigningKeys } from '../oauth/signing-keys.js';
+import type { RevocationList } from './tokens/revocations.js';
+import type { SigningKeys } from './tokens/signing-keys.js';
 import type { Store } from '../storage/repositories.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { UsageRecorder } from './usage-recorder.js';
 
-/** Why a credential is not valid; `valid` when it is. Stable: gateways switch on these. */
-export type VerifyCode =
-  | 'valid'
-  | 'unknown'
-  | 'malformed'
-  | 'inactive'
-  | 'expired'
-  | 'revoked'
-  | 'wrong_environment'
-  | 'insufficient_scope'
-  | 'rate_limited';
+export type { VerifyCode };
 
 /** What a token key or an access token stands for, once found. Immutable and shared by cache hits. */
 export interface Credential {
@@ -121,21 +113,19 @@ export class VerificationService {
    * Verifies a token key or an access token (told apart by shape). `authorize` is called with the
    * credential's account before anything about it is revealed or counted; it throws to refuse.
    *
-   * On a cache hit (without a shared rate limiter) the answer comes synchronously, so the hot path
-   * costs no promise; callers await the result either way.
+   * On a cache hit (without a shared rate limiter) the answer comes synchronously (see
+   * `domain/maybe-promise.ts`); callers await the result either way.
    */
-  verify(value: string, options: VerifyOptions = {}, authorize?: (accountId: string) => void): Verification | Promise<Verification> {
+  verify(value: string, options: VerifyOptions = {}, authorize?: (accountId: string) => void): MaybePromise<Verification> {
     const found = looksLikeJwt(value) ? this.identifyToken(value) : this.identifyKey(value);
-    return found instanceof Promise
-      ? found.then((f) => this.evaluate(f, options, authorize))
-      : this.evaluate(found, options, authorize);
+    return andThen(found, (f) => this.evaluate(f, options, authorize));
   }
 
   private evaluate(
     found: Credential | VerifyCode,
     options: VerifyOptions,
     authorize: ((accountId: string) => void) | undefined,
-  ): Verification | Promise<Verification> {
+  ): MaybePromise<Verification> {
     if (typeof found === 'string') return found === 'malformed' ? MALFORMED : found === 'unknown' ? UNKNOWN : answer(found);
     if (authorize !== undefined) authorize(found.accountId);
     const now = this.clock.now();
@@ -156,22 +146,20 @@ export class VerificationService {
     if (options.consume === false) return { valid: true, code: 'valid', credential: found, rateLimit: null };
 
     const policy = found.type === 'key' ? found.rateLimit : this.rateLimitOf(found);
-    return policy instanceof Promise ? policy.then((p) => this.count(found, p, now)) : this.count(found, policy, now);
+    return andThen(policy, (p) => this.count(found, p, now));
   }
 
   /** Counts the use against the key's rate limit, if it has one, and notes it for lastUsedAt. */
-  private count(found: Credential, policy: RateLimitPolicy | null, now: number): Verification | Promise<Verification> {
+  private count(found: Credential, policy: RateLimitPolicy | null, now: number): MaybePromise<Verification> {
     if (policy === null) {
       this.usage.record(found.keyId, now);
       return { valid: true, code: 'valid', credential: found, rateLimit: null };
     }
-    const counted = this.rateLimiter.hit(found.keyId, policy, now);
-    const decide = (rateLimit: RateLimitState): Verification => {
+    return andThen(this.rateLimiter.hit(found.keyId, policy, now), (rateLimit: RateLimitState): Verification => {
       if (!rateLimit.allowed) return { valid: false, code: 'rate_limited', credential: found, rateLimit };
       this.usage.record(found.keyId, now);
       return { valid: true, code: 'valid', credential: found, rateLimit };
-    };
-    return counted instanceof Promise ? counted.then(decide) : decide(counted);
+    });
   }
 
   private refuse(code: VerifyCode, credential: Credential): Verification {
@@ -187,7 +175,7 @@ export class VerificationService {
 
   // -- token keys --------------------------------------------------------------------------------
 
-  private identifyKey(value: string): Credential | VerifyCode | Promise<Credential | VerifyCode> {
+  private identifyKey(value: string): MaybePromise<Credential | VerifyCode> {
     // The checksum rejects typos and garbage before any lookup, cache included.
     const parsed = parseKeyString(value);
     if (parsed === null || parsed.type !== 'token') return 'malformed';
@@ -235,7 +223,7 @@ export class VerificationService {
 
   // -- access tokens -----------------------------------------------------------------------------
 
-  private identifyToken(value: string): Credential | VerifyCode | Promise<Credential | VerifyCode> {
+  private identifyToken(value: string): MaybePromise<Credential | VerifyCode> {
     const hash = hashKeyString(value);
     const cached = this.tokens.get(hash);
     return cached !== undefined ? cached : this.verifyToken(value, hash);
@@ -296,7 +284,7 @@ export class VerificationService {
   }
 
   /** The current rate limit of the key a token was issued with (none once the key is deleted). */
-  private rateLimitOf(credential: Credential): RateLimitPolicy | null | Promise<RateLimitPolicy | null> {
+  private rateLimitOf(credential: Credential): MaybePromise<RateLimitPolicy | null> {
     const cached = this.limits.get(credential.keyId);
     return cached !== undefined ? cached : this.loadRateLimit(credential);
   }

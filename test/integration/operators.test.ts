@@ -29,7 +29,7 @@ for (const store of STORES) {
       const body = { name: 'k', environment: 'sandbox', kind: 'custom', credentialType: 'client_secret', scopes: ['cart.read'] };
       const noCsrf = await cookieApi({})('POST', `/v1/accounts/${account}/keys`, body);
       assert.equal(noCsrf.status, 403);
-      assert.equal(noCsrf.body.title, 'CSRF check failed');
+      assert.equal(noCsrf.body.title, 'Forbidden');
       assert.equal((await cookieApi({ 'x-csrf-token': 'forged' })('POST', `/v1/accounts/${account}/keys`, body)).status, 403);
       const ok = await cookieApi({ 'x-csrf-token': session.csrfToken })('POST', `/v1/accounts/${account}/keys`, body);
       assert.equal(ok.status, 201);

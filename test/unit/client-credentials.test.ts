@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { readClientCredentials } from '../../src/oauth/client-auth.js';
+import { readClientCredentials } from '../../src/oauth/client-credentials.js';
 import { FormParams } from '../../src/oauth/form.js';
 
 const basic = (raw: string) => `Basic ${Buffer.from(raw).toString('base64')}`;

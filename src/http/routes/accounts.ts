@@ -1,42 +1,24 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { CreateAccountInput, SettingsPatch } from '../../services/accounts-service.js';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { AccountList, AccountParams, AccountRef, CreateAccountBody, CreatedAccount, SettingsPatch } from '../../contract/accounts.js';
 import type { Services } from '../../services/index.js';
 import { guard } from '../auth.js';
-import { accountParams, problems, settingsPatchSchema } from '../schemas.js';
+import { problems } from '../schemas.js';
 import { accountView } from '../views.js';
 
-export const accountRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+export const accountRoutes: FastifyPluginAsync<{ services: Services }> = async (plugin, { services }) => {
+  const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
   const { accounts, auth } = services;
 
-  app.post<{ Body: CreateAccountInput }>(
+  app.post(
     '/v1/accounts',
     {
       schema: {
         tags: ['accounts'],
         summary: 'Create an account (platform owner only)',
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['name'],
-          properties: {
-            name: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' },
-            eligible: { type: 'boolean', default: true, description: 'Non-eligible accounts cannot create keys.' },
-            provisionDefaultKeys: { type: 'boolean', default: true, description: 'Provision an admin and a storefront key in each environment.' },
-          },
-        },
+        body: CreateAccountBody,
         response: {
-          201: {
-            type: 'object',
-            properties: {
-              id: { type: 'string' },
-              name: { type: 'string' },
-              eligible: { type: 'boolean' },
-              settings: { $ref: 'Settings#' },
-              createdAt: { type: 'string' },
-              updatedAt: { type: 'string' },
-              provisionedKeys: { type: 'array', items: { $ref: 'Key#' } },
-            },
-          },
+          201: CreatedAccount,
           ...problems(400, 401, 403),
         },
       },
@@ -54,7 +36,7 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services }> = async (
       schema: {
         tags: ['accounts'],
         summary: 'The accounts the caller may work on',
-        response: { 200: { type: 'object', properties: { items: { type: 'array', items: { $ref: 'Account#' } } } }, ...problems(401) },
+        response: { 200: AccountList, ...problems(401) },
       },
     },
     async (request) => {
@@ -65,14 +47,14 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services }> = async (
     },
   );
 
-  app.get<{ Params: { account: string } }>(
+  app.get(
     '/v1/accounts/:account',
     {
       schema: {
         tags: ['accounts'],
         summary: 'An account, with its settings',
-        params: accountParams,
-        response: { 200: { $ref: 'Account#' }, ...problems(401, 403, 404) },
+        params: AccountParams,
+        response: { 200: AccountRef, ...problems(401, 403, 404) },
       },
     },
     async (request) => {
@@ -81,15 +63,15 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services }> = async (
     },
   );
 
-  app.patch<{ Params: { account: string }; Body: SettingsPatch }>(
+  app.patch(
     '/v1/accounts/:account/settings',
     {
       schema: {
         tags: ['accounts'],
         summary: 'Change account settings',
-        params: accountParams,
-        body: settingsPatchSchema,
-        response: { 200: { $ref: 'Account#' }, ...problems(400, 401, 403, 404) },
+        params: AccountParams,
+        body: SettingsPatch,
+        response: { 200: AccountRef, ...problems(400, 401, 403, 404) },
       },
     },
     async (request) => {

@@ -3,7 +3,8 @@ import { validationError } from '../../domain/errors.js';
 import type { Services } from '../../services/index.js';
 import type { AuditEntry } from '../../storage/operator-repositories.js';
 import { guard } from '../auth.js';
-import { accountParams, problems } from '../schemas.js';
+import { AccountParams } from '../../contract/accounts.js';
+import { problems } from '../schemas.js';
 
 const entry = {
   type: 'object',
@@ -79,7 +80,7 @@ export const auditRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
       schema: {
         tags: ['audit'],
         summary: 'Who changed what, when and from where; newest first',
-        params: accountParams,
+        params: AccountParams,
         querystring,
         response: { 200: page, ...problems(400, 401, 403, 404) },
       },

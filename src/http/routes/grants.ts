@@ -1,51 +1,26 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { RoleAssignment } from '../../domain/catalog.js';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { AccountParams } from '../../contract/accounts.js';
+import { CreateGrantBody, ExternalKey, GrantParams, UpdateGrantBody } from '../../contract/grants.js';
+import { Type } from '../../contract/schema.js';
 import type { Services } from '../../services/index.js';
 import { guard } from '../auth.js';
-import { accountParams, problems, roleSchema } from '../schemas.js';
-
-const externalKey = {
-  type: 'object',
-  properties: {
-    grantId: { type: 'string' },
-    active: { type: 'boolean' },
-    roles: { type: 'array', items: roleSchema },
-    grantedScopes: { type: 'array', items: { type: 'string' } },
-    createdAt: { type: 'string' },
-    updatedAt: { type: 'string' },
-    createdBy: { type: 'string' },
-    key: {
-      type: 'object',
-      properties: {
-        id: { type: 'string' },
-        accountId: { type: 'string' },
-        name: { type: 'string' },
-        environment: { type: 'string' },
-        credentialType: { type: 'string' },
-        clientId: { type: ['string', 'null'] },
-        active: { type: 'boolean' },
-      },
-    },
-  },
-} as const;
-const grantParams = {
-  type: 'object',
-  required: ['account', 'grant'],
-  properties: { account: { type: 'string', minLength: 1, maxLength: 100 }, grant: { type: 'string', minLength: 1, maxLength: 100 } },
-} as const;
+import { NoContent } from '../../contract/schema.js';
+import { problems } from '../schemas.js';
 
 /** External keys: grants of this account's resources to keys of other accounts. */
-export const grantRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+export const grantRoutes: FastifyPluginAsync<{ services: Services }> = async (plugin, { services }) => {
+  const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
   const { grants, auth } = services;
 
-  app.get<{ Params: { account: string } }>(
+  app.get(
     '/v1/accounts/:account/external-keys',
     {
       schema: {
         tags: ['external keys'],
         summary: 'Keys of other accounts granted roles here (never their secrets)',
-        params: accountParams,
-        response: { 200: { type: 'object', properties: { items: { type: 'array', items: externalKey } } }, ...problems(401, 403, 404) },
+        params: AccountParams,
+        response: { 200: Type.Object({ items: Type.Array(ExternalKey) }), ...problems(401, 403, 404) },
       },
     },
     async (request) => {
@@ -54,23 +29,15 @@ export const grantRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
     },
   );
 
-  app.post<{ Params: { account: string }; Body: { key: string; roles: RoleAssignment[] } }>(
+  app.post(
     '/v1/accounts/:account/grants',
     {
       schema: {
         tags: ['external keys'],
         summary: "Grant another account's key roles in this account's resources",
-        params: accountParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['key', 'roles'],
-          properties: {
-            key: { type: 'string', minLength: 1, maxLength: 100, description: "The other account's key id or client id." },
-            roles: { type: 'array', minItems: 1, maxItems: 50, items: roleSchema },
-          },
-        },
-        response: { 201: externalKey, ...problems(400, 401, 403, 404, 409) },
+        params: AccountParams,
+        body: CreateGrantBody,
+        response: { 201: ExternalKey, ...problems(400, 401, 403, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -79,20 +46,15 @@ export const grantRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
     },
   );
 
-  app.patch<{ Params: { account: string; grant: string }; Body: { active?: boolean; roles?: RoleAssignment[] } }>(
+  app.patch(
     '/v1/accounts/:account/grants/:grant',
     {
       schema: {
         tags: ['external keys'],
         summary: 'Switch a grant on or off, or change its roles (tokens for this account stop at once)',
-        params: grantParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          minProperties: 1,
-          properties: { active: { type: 'boolean' }, roles: { type: 'array', minItems: 1, maxItems: 50, items: roleSchema } },
-        },
-        response: { 200: externalKey, ...problems(400, 401, 403, 404) },
+        params: GrantParams,
+        body: UpdateGrantBody,
+        response: { 200: ExternalKey, ...problems(400, 401, 403, 404) },
       },
     },
     async (request) => {
@@ -101,13 +63,13 @@ export const grantRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
     },
   );
 
-  app.delete<{ Params: { account: string; grant: string } }>(
+  app.delete(
     '/v1/accounts/:account/grants/:grant',
-    { schema: { tags: ['external keys'], summary: 'Remove a grant', params: grantParams, response: { 204: { type: 'null' }, ...problems(401, 403, 404) } } },
+    { schema: { tags: ['external keys'], summary: 'Remove a grant', params: GrantParams, response: { 204: NoContent, ...problems(401, 403, 404) } } },
     async (request, reply) => {
       const actor = await guard(auth, request, { account: request.params.account, permission: 'keys.edit' });
       await grants.delete(request.params.account, request.params.grant, actor);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 };

@@ -1,56 +1,44 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from '../../config.js';
-import { CREDENTIAL_TYPES, ENVIRONMENTS, KINDS } from '../../domain/environment.js';
-import { validationError } from '../../domain/errors.js';
+import { AccountParams } from '../../contract/accounts.js';
+import {
+  BatchDeleteAnswer,
+  BatchDeleteBody,
+  CreateKeyBody,
+  DeleteKeyQuery,
+  IssuedKey,
+  KeyPage,
+  KeyParams,
+  KeyRef,
+  ListKeysQuery,
+  Quickstart,
+  RegenerateBody,
+  ResetSecretBody,
+  RevealAnswer,
+  UpdateKeyBody,
+  VerifySecretAnswer,
+  VerifySecretBody,
+} from '../../contract/keys.js';
 import type { Services } from '../../services/index.js';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_PREVIOUS_SECRET_VALID_FOR, type CreateKeyInput, type ListKeysInput, type UpdateKeyInput } from '../../services/keys-service.js';
 import { guard } from '../auth.js';
-import { accountParams, channelSchema, keyNameSchema, keyParams, problems, rateLimitSchema, roleSchema, scopeListSchema } from '../schemas.js';
+import { NoContent } from '../../contract/schema.js';
+import { problems } from '../schemas.js';
 
-type KeyParams = { account: string; key: string };
-
-const issuedKey = {
-  type: 'object',
-  properties: {
-    key: { $ref: 'Key#' },
-    secret: { type: ['string', 'null'], description: 'Shown in this answer only; store it now.' },
-  },
-} as const;
-
-const confirm = { type: 'boolean', description: 'Must be true: the action cannot be undone.' } as const;
-
-/** Query-string dates: ISO 8601 date-times, or plain dates (whole UTC days). */
-const dateFilter = { type: 'string', anyOf: [{ format: 'date-time' }, { format: 'date' }] } as const;
-
-export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonly<Config> }> = async (app, { services, config }) => {
+export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonly<Config> }> = async (plugin, { services, config }) => {
+  const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
   const { keys, accounts, auth } = services;
   const baseUrl = (request: FastifyRequest) => config.publicUrl ?? `${request.protocol}://${request.host}`;
 
-  app.post<{ Params: { account: string }; Body: CreateKeyInput }>(
+  app.post(
     '/v1/accounts/:account/keys',
     {
       schema: {
         tags: ['keys'],
         summary: 'Create a key; the answer holds its secret, shown this once',
-        params: accountParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['name', 'environment', 'kind', 'credentialType'],
-          properties: {
-            name: keyNameSchema,
-            environment: { type: 'string', enum: ENVIRONMENTS },
-            kind: { type: 'string', enum: KINDS },
-            credentialType: { type: 'string', enum: CREDENTIAL_TYPES },
-            scopes: scopeListSchema,
-            roles: { type: 'array', maxItems: 50, items: roleSchema },
-            channel: channelSchema,
-            active: { type: 'boolean' },
-            expiresAt: { type: ['string', 'null'], format: 'date-time' },
-            rateLimit: rateLimitSchema,
-          },
-        },
-        response: { 201: issuedKey, ...problems(400, 401, 403, 404, 409) },
+        params: AccountParams,
+        body: CreateKeyBody,
+        response: { 201: IssuedKey, ...problems(400, 401, 403, 404, 409) },
       },
     },
     async (request, reply) => {
@@ -60,68 +48,27 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
     },
   );
 
-  app.get<{ Params: { account: string }; Querystring: Record<string, string | number | boolean | undefined> }>(
+  app.get(
     '/v1/accounts/:account/keys',
     {
       schema: {
         tags: ['keys'],
         summary: 'List keys: filter, search, sort and page',
-        params: accountParams,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            environment: { type: 'string', enum: ENVIRONMENTS },
-            kind: { type: 'string', enum: KINDS },
-            credentialType: { type: 'string', enum: CREDENTIAL_TYPES },
-            active: { type: 'boolean' },
-            channel: { type: 'string', minLength: 1, maxLength: 100 },
-            q: { type: 'string', minLength: 1, maxLength: 100, description: 'Case-insensitive part of the name.' },
-            createdFrom: dateFilter,
-            createdTo: dateFilter,
-            updatedFrom: dateFilter,
-            updatedTo: dateFilter,
-            sort: {
-              type: 'string',
-              pattern: '^-?(name|active|channel|createdAt|updatedAt|lastUsedAt)$',
-              description: "name, active, channel, createdAt, updatedAt or lastUsedAt; a leading '-' sorts descending; keys without a channel or never used sort first ascending, last descending. Default -createdAt.",
-            },
-            limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE },
-            cursor: { type: 'string', minLength: 1, maxLength: 1000 },
-          },
-        },
-        response: {
-          200: {
-            type: 'object',
-            properties: { items: { type: 'array', items: { $ref: 'Key#' } }, nextCursor: { type: ['string', 'null'] } },
-          },
-          ...problems(400, 401, 403, 404),
-        },
+        params: AccountParams,
+        querystring: ListKeysQuery,
+        response: { 200: KeyPage, ...problems(400, 401, 403, 404) },
       },
     },
     async (request) => {
       await guard(auth, request, { account: request.params.account, permission: 'keys.view' });
-      const q = request.query;
-      const input: ListKeysInput = { ...(q as ListKeysInput) };
-      // A plain date as upper bound means "through the end of that day".
-      for (const [field, endOfDay] of [['createdFrom', false], ['createdTo', true], ['updatedFrom', false], ['updatedTo', true]] as const) {
-        const value = q[field];
-        if (value === undefined) continue;
-        const ms = Date.parse(String(value)) + (endOfDay && /^\d{4}-\d{2}-\d{2}$/.test(String(value)) ? 86_399_999 : 0);
-        (input as Record<string, unknown>)[field] = ms;
-      }
-      if (input.createdFrom !== undefined && input.createdTo !== undefined && input.createdFrom > input.createdTo)
-        throw validationError('createdFrom is after createdTo: the range is empty.', [{ pointer: '/querystring/createdFrom', detail: 'must not be after createdTo' }]);
-      if (input.updatedFrom !== undefined && input.updatedTo !== undefined && input.updatedFrom > input.updatedTo)
-        throw validationError('updatedFrom is after updatedTo: the range is empty.', [{ pointer: '/querystring/updatedFrom', detail: 'must not be after updatedTo' }]);
-      return keys.list(request.params.account, input);
+      return keys.list(request.params.account, request.query);
     },
   );
 
-  app.get<{ Params: KeyParams }>(
+  app.get(
     '/v1/accounts/:account/keys/:key',
     {
-      schema: { tags: ['keys'], summary: 'One key', params: keyParams, response: { 200: { $ref: 'Key#' }, ...problems(401, 403, 404) } },
+      schema: { tags: ['keys'], summary: 'One key', params: KeyParams, response: { 200: KeyRef, ...problems(401, 403, 404) } },
     },
     async (request) => {
       await guard(auth, request, { account: request.params.account, permission: 'keys.view' });
@@ -129,28 +76,15 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
     },
   );
 
-  app.patch<{ Params: KeyParams; Body: UpdateKeyInput }>(
+  app.patch(
     '/v1/accounts/:account/keys/:key',
     {
       schema: {
         tags: ['keys'],
         summary: 'Rename, switch on or off, change channel, scopes, roles or expiry',
-        params: keyParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          minProperties: 1,
-          properties: {
-            name: keyNameSchema,
-            active: { type: 'boolean' },
-            channel: channelSchema,
-            scopes: scopeListSchema,
-            roles: { type: 'array', maxItems: 50, items: roleSchema },
-            expiresAt: { type: ['string', 'null'], format: 'date-time' },
-            rateLimit: rateLimitSchema,
-          },
-        },
-        response: { 200: { $ref: 'Key#' }, ...problems(400, 401, 403, 404) },
+        params: KeyParams,
+        body: UpdateKeyBody,
+        response: { 200: KeyRef, ...problems(400, 401, 403, 404) },
       },
     },
     async (request) => {
@@ -160,49 +94,33 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
     },
   );
 
-  app.delete<{ Params: KeyParams; Querystring: { revokeTokens?: boolean } }>(
+  app.delete(
     '/v1/accounts/:account/keys/:key',
     {
       schema: {
         tags: ['keys'],
         summary: 'Delete a key',
-        params: keyParams,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { revokeTokens: { type: 'boolean', default: false, description: 'Also stop access tokens already issued with it.' } },
-        },
-        response: { 204: { type: 'null' }, ...problems(400, 401, 403, 404) },
+        params: KeyParams,
+        querystring: DeleteKeyQuery,
+        response: { 204: NoContent, ...problems(400, 401, 403, 404) },
       },
     },
     async (request, reply) => {
       const actor = await guard(auth, request, { account: request.params.account, permission: 'keys.edit' });
       await keys.delete(request.params.account, request.params.key, request.query.revokeTokens ?? false, actor);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 
-  app.post<{ Params: { account: string }; Body: { ids: string[]; confirm: boolean; revokeTokens?: boolean } }>(
+  app.post(
     '/v1/accounts/:account/keys/batch-delete',
     {
       schema: {
         tags: ['keys'],
         summary: 'Delete several keys at once, all or nothing',
-        params: accountParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['ids', 'confirm'],
-          properties: {
-            ids: { type: 'array', minItems: 1, maxItems: 500, items: { type: 'string', minLength: 1, maxLength: 100 } },
-            confirm,
-            revokeTokens: { type: 'boolean', default: false },
-          },
-        },
-        response: {
-          200: { type: 'object', properties: { deleted: { type: 'array', items: { type: 'string' } } } },
-          ...problems(400, 401, 403, 404),
-        },
+        params: AccountParams,
+        body: BatchDeleteBody,
+        response: { 200: BatchDeleteAnswer, ...problems(400, 401, 403, 404) },
       },
     },
     async (request) => {
@@ -213,28 +131,15 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
     },
   );
 
-  app.post<{ Params: KeyParams; Body: { confirm: boolean; previousSecretValidFor?: number } }>(
+  app.post(
     '/v1/accounts/:account/keys/:key/reset-secret',
     {
       schema: {
         tags: ['keys'],
         summary: 'A new secret for the key, shown once; the old one stops now or after a grace period',
-        params: keyParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['confirm'],
-          properties: {
-            confirm,
-            previousSecretValidFor: {
-              type: 'integer',
-              minimum: 0,
-              maximum: MAX_PREVIOUS_SECRET_VALID_FOR,
-              description: 'Seconds the old secret keeps working (default 0: it stops at once).',
-            },
-          },
-        },
-        response: { 200: issuedKey, ...problems(400, 401, 403, 404) },
+        params: KeyParams,
+        body: ResetSecretBody,
+        response: { 200: IssuedKey, ...problems(400, 401, 403, 404) },
       },
     },
     async (request) => {
@@ -244,20 +149,15 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
     },
   );
 
-  app.post<{ Params: KeyParams; Body: { confirm: boolean; revokeTokens?: boolean } }>(
+  app.post(
     '/v1/accounts/:account/keys/:key/regenerate',
     {
       schema: {
         tags: ['keys'],
         summary: 'A new client id and secret; the old pair stops working at once',
-        params: keyParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['confirm'],
-          properties: { confirm, revokeTokens: { type: 'boolean', default: false, description: 'Also stop access tokens already issued.' } },
-        },
-        response: { 200: issuedKey, ...problems(400, 401, 403, 404) },
+        params: KeyParams,
+        body: RegenerateBody,
+        response: { 200: IssuedKey, ...problems(400, 401, 403, 404) },
       },
     },
     async (request) => {
@@ -267,20 +167,15 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
     },
   );
 
-  app.post<{ Params: KeyParams; Body: { secret: string } }>(
+  app.post(
     '/v1/accounts/:account/keys/:key/verify-secret',
     {
       schema: {
         tags: ['keys'],
         summary: 'Does a candidate secret match the key?',
-        params: keyParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['secret'],
-          properties: { secret: { type: 'string', minLength: 1, maxLength: 200 } },
-        },
-        response: { 200: { type: 'object', properties: { matches: { type: 'boolean' } } }, ...problems(400, 401, 403, 404) },
+        params: KeyParams,
+        body: VerifySecretBody,
+        response: { 200: VerifySecretAnswer, ...problems(400, 401, 403, 404) },
       },
     },
     async (request) => {
@@ -289,14 +184,14 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
     },
   );
 
-  app.post<{ Params: KeyParams }>(
+  app.post(
     '/v1/accounts/:account/keys/:key/reveal',
     {
       schema: {
         tags: ['keys'],
         summary: 'Reveal a secret (account secretReveal "permitted" and the keys.reveal permission); audited',
-        params: keyParams,
-        response: { 200: { type: 'object', properties: { secret: { type: 'string' } } }, ...problems(401, 403, 404, 409) },
+        params: KeyParams,
+        response: { 200: RevealAnswer, ...problems(401, 403, 404, 409) },
       },
     },
     async (request) => {
@@ -308,26 +203,14 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
     },
   );
 
-  app.get<{ Params: KeyParams }>(
+  app.get(
     '/v1/accounts/:account/keys/:key/quickstart',
     {
       schema: {
         tags: ['keys'],
         summary: 'Ready-to-run samples (curl, JavaScript, Python) for the key',
-        params: keyParams,
-        response: {
-          200: {
-            type: 'object',
-            properties: {
-              key: { $ref: 'Key#' },
-              samples: {
-                type: 'array',
-                items: { type: 'object', properties: { language: { type: 'string' }, title: { type: 'string' }, code: { type: 'string' } } },
-              },
-            },
-          },
-          ...problems(401, 403, 404),
-        },
+        params: KeyParams,
+        response: { 200: Quickstart, ...problems(401, 403, 404) },
       },
     },
     async (request) => {

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { Me } from '../../contract/accounts.js';
 import type { Services } from '../../services/index.js';
 import { guard } from '../auth.js';
 import { problems } from '../schemas.js';
@@ -12,33 +13,12 @@ export const meRoutes: FastifyPluginAsync<{ services: Services }> = async (app, 
         tags: ['operators'],
         summary: 'The caller: kind, and the permissions it holds on each account it may work on',
         response: {
-          200: {
-            type: 'object',
-            properties: {
-              kind: { type: 'string', enum: ['platform', 'operator', 'service'] },
-              id: { type: 'string' },
-              isPlatformOwner: { type: 'boolean' },
-              email: { type: 'string' },
-              name: { type: 'string' },
-              accounts: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  properties: {
-                    id: { type: 'string' },
-                    name: { type: 'string' },
-                    eligible: { type: 'boolean' },
-                    permissions: { type: 'array', items: { type: 'string' } },
-                  },
-                },
-              },
-            },
-          },
+          200: Me,
           ...problems(401),
         },
       },
     },
-    async (request) => {
+    async (request): Promise<Me> => {
       const { principal: actor } = await guard(services.auth, request, {});
       const visible = await actor.accounts();
       const accounts = await services.accounts.list(visible === 'all' ? undefined : visible);

@@ -2,8 +2,7 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } f
 import type { Config } from '../../config.js';
 import { rateLimitHeaders } from '../../domain/rate-limit.js';
 import { InvalidRequest, OAuthError, ServerError } from '../../oauth/errors.js';
-import { FormParams } from '../../oauth/form.js';
-import type { OAuthRequest } from '../../oauth/token.js';
+import { FormParams, type OAuthRequest } from '../../oauth/form.js';
 import type { Services } from '../../services/index.js';
 import { requestLog, type Logging } from '../logging.js';
 

@@ -4,7 +4,8 @@ import { PERMISSIONS, type Permission } from '../../domain/principal.js';
 import type { Services } from '../../services/index.js';
 import { SESSION_TTL_MS } from '../../services/operators-service.js';
 import { guard, readCookie, SESSION_COOKIE, setSessionCookie } from '../auth.js';
-import { accountParams, problems } from '../schemas.js';
+import { AccountParams } from '../../contract/accounts.js';
+import { problems } from '../schemas.js';
 
 const email = { type: 'string', format: 'email', maxLength: 254 } as const;
 const password = { type: 'string', minLength: 1, maxLength: 1024 } as const;
@@ -157,7 +158,7 @@ export const operatorRoutes: FastifyPluginAsync<{ services: Services }> = async 
   );
   app.post<{ Params: { account: string }; Body: { name: string; expiresAt?: string | null } }>(
     '/v1/accounts/:account/service-tokens',
-    { schema: { tags: ['operators'], summary: "A gateway's service token for this account, holding only keys.verify", params: accountParams, body: tokenBody, response: { 201: issuedToken, ...problems(400, 401, 403, 404) } } },
+    { schema: { tags: ['operators'], summary: "A gateway's service token for this account, holding only keys.verify", params: AccountParams, body: tokenBody, response: { 201: issuedToken, ...problems(400, 401, 403, 404) } } },
     async (request, reply) => {
       const actor = await guard(auth, request, { account: request.params.account, permission: 'operators.manage' });
       const { token, view } = await operators.createServiceToken(request.params.account, request.body, actor);
@@ -166,7 +167,7 @@ export const operatorRoutes: FastifyPluginAsync<{ services: Services }> = async 
   );
   app.get<{ Params: { account: string } }>(
     '/v1/accounts/:account/service-tokens',
-    { schema: { tags: ['operators'], summary: 'Service tokens of the account', params: accountParams, response: { 200: { type: 'object', properties: { items: { type: 'array', items: tokenView } } }, ...problems(401, 403, 404) } } },
+    { schema: { tags: ['operators'], summary: 'Service tokens of the account', params: AccountParams, response: { 200: { type: 'object', properties: { items: { type: 'array', items: tokenView } } }, ...problems(401, 403, 404) } } },
     async (request) => {
       await guard(auth, request, { account: request.params.account, permission: 'operators.manage' });
       return { items: await operators.listServiceTokens(request.params.account) };
@@ -192,7 +193,7 @@ export const operatorRoutes: FastifyPluginAsync<{ services: Services }> = async 
   // --- members and roles -----------------------------------------------------------------------
   app.get<{ Params: { account: string } }>(
     '/v1/accounts/:account/members',
-    { schema: { tags: ['operators'], summary: 'Operators of the account and their roles', params: accountParams, response: { 200: { type: 'object', properties: { items: { type: 'array', items: member } } }, ...problems(401, 403, 404) } } },
+    { schema: { tags: ['operators'], summary: 'Operators of the account and their roles', params: AccountParams, response: { 200: { type: 'object', properties: { items: { type: 'array', items: member } } }, ...problems(401, 403, 404) } } },
     async (request) => {
       await guard(auth, request, { account: request.params.account, permission: 'operators.manage' });
       return { items: await operators.members(request.params.account) };
@@ -204,7 +205,7 @@ export const operatorRoutes: FastifyPluginAsync<{ services: Services }> = async 
       schema: {
         tags: ['operators'],
         summary: 'Add an operator to the account (a new e-mail needs an initial password)',
-        params: accountParams,
+        params: AccountParams,
         body: {
           type: 'object',
           additionalProperties: false,
@@ -246,7 +247,7 @@ export const operatorRoutes: FastifyPluginAsync<{ services: Services }> = async 
   );
   app.get<{ Params: { account: string } }>(
     '/v1/accounts/:account/roles',
-    { schema: { tags: ['operators'], summary: 'Built-in and custom roles', params: accountParams, response: { 200: { type: 'object', properties: { items: { type: 'array', items: role } } }, ...problems(401, 403, 404) } } },
+    { schema: { tags: ['operators'], summary: 'Built-in and custom roles', params: AccountParams, response: { 200: { type: 'object', properties: { items: { type: 'array', items: role } } }, ...problems(401, 403, 404) } } },
     async (request) => {
       await guard(auth, request, { account: request.params.account, permission: 'keys.view' });
       return { items: await operators.roles(request.params.account) };
@@ -258,7 +259,7 @@ export const operatorRoutes: FastifyPluginAsync<{ services: Services }> = async 
       schema: {
         tags: ['operators'],
         summary: 'Create a custom role from permissions',
-        params: accountParams,
+        params: AccountParams,
         body: {
           type: 'object',
           additionalProperties: false,

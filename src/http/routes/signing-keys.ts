@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { notFound } from '../../domain/errors.js';
-import type { SigningKeyInfo } from '../../oauth/signing-keys.js';
+import type { SigningKeyInfo } from '../../services/tokens/signing-keys.js';
 import type { Services } from '../../services/index.js';
 import { iso } from '../../services/key-view.js';
 import { guard } from '../auth.js';

@@ -1,11 +1,11 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import type { Clock } from '../domain/clock.js';
-import type { Keyring } from '../domain/envelope.js';
-import { newId } from '../domain/ids.js';
-import { SETTING_BOUNDS } from '../domain/settings.js';
-import type { SigningKeyRecord } from '../storage/oauth-repositories.js';
-import type { Store } from '../storage/repositories.js';
-import { JwsSigner, type JwsAlg } from './jwt.js';
+import type { Clock } from '../../domain/clock.js';
+import type { Keyring } from '../../domain/envelope.js';
+import { newId } from '../../domain/ids.js';
+import { SETTING_BOUNDS } from '../../domain/settings.js';
+import type { SigningKeyRecord } from '../../storage/oauth-repositories.js';
+import type { Store } from '../../storage/repositories.js';
+import { JwsSigner, type JwsAlg } from '../../oauth/jwt.js';
 
 /**
  * JWS algorithm of new signing keys: ES256 (ECDSA on P-256, RFC 7518 3.4). Every JWT library

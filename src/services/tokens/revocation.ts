@@ -1,11 +1,11 @@
-import { parseKeyString } from '../domain/key-strings.js';
-import type { AuthService } from '../services/auth-service.js';
-import type { VerificationService } from '../services/verification-service.js';
+import { parseKeyString } from '../../domain/key-strings.js';
+import type { AuthService } from '../auth-service.js';
+import type { VerificationService } from '../verification-service.js';
 import { authenticateCaller } from './caller.js';
 import type { ClientAuthenticator } from './client-auth.js';
-import { InsufficientScope, UnsupportedTokenType } from './errors.js';
+import { InsufficientScope, UnsupportedTokenType } from '../../oauth/errors.js';
 import type { RevocationList } from './revocations.js';
-import type { OAuthRequest } from './token.js';
+import type { OAuthRequest } from '../../oauth/form.js';
 
 /**
  * The revocation endpoint (RFC 7009). A client revokes its own access tokens; a management

@@ -1,11 +1,11 @@
-import { ENVIRONMENTS, type Environment } from '../domain/environment.js';
-import type { RoleAssignment } from '../domain/catalog.js';
-import type { AuthService } from '../services/auth-service.js';
-import type { VerificationService } from '../services/verification-service.js';
+import { ENVIRONMENTS, type Environment } from '../../domain/environment.js';
+import type { RoleAssignment } from '../../domain/catalog.js';
+import type { AuthService } from '../auth-service.js';
+import type { VerificationService } from '../verification-service.js';
 import { authenticateCaller } from './caller.js';
 import type { ClientAuthenticator } from './client-auth.js';
-import { InvalidRequest } from './errors.js';
-import type { OAuthRequest } from './token.js';
+import { InvalidRequest } from '../../oauth/errors.js';
+import type { OAuthRequest } from '../../oauth/form.js';
 
 /** RFC 7662 2.2 introspection response; only `active` when the token is not active. */
 export interface IntrospectionResponse {

@@ -1,8 +1,9 @@
-import type { Principal } from '../domain/principal.js';
-import type { AuthService } from '../services/auth-service.js';
-import { readClientCredentials, type ClientAuthenticator, type OAuthClient } from './client-auth.js';
-import { InvalidClient, InvalidRequest, InvalidToken, REALM } from './errors.js';
-import type { OAuthRequest } from './token.js';
+import type { Principal } from '../../domain/principal.js';
+import type { AuthService } from '../auth-service.js';
+import { readClientCredentials } from '../../oauth/client-credentials.js';
+import type { ClientAuthenticator, OAuthClient } from './client-auth.js';
+import { InvalidClient, InvalidRequest, InvalidToken, REALM } from '../../oauth/errors.js';
+import type { OAuthRequest } from '../../oauth/form.js';
 
 /** Who calls introspection or revocation: an OAuth client, or a management principal (a gateway). */
 export type Caller = { client: OAuthClient; principal?: undefined } | { principal: Principal; client?: undefined };

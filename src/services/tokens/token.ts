@@ -1,25 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../domain/clock.js';
-import { LruCache } from '../domain/lru.js';
-import { rateLimitHeaders, type RateLimitState } from '../domain/rate-limit.js';
-import type { GrantsService } from '../services/grants-service.js';
-import type { RateLimiter } from '../services/rate-limiter.js';
-import type { UsageRecorder } from '../services/usage-recorder.js';
-import type { Store } from '../storage/repositories.js';
-import { readClientCredentials, type ClientAuthenticator } from './client-auth.js';
-import { InvalidClient, InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget, SlowDown, UnsupportedGrantType } from './errors.js';
-import type { FormParams } from './form.js';
-import { issuerOf } from './issuer.js';
+import type { Clock } from '../../domain/clock.js';
+import { LruCache } from '../../domain/lru.js';
+import { rateLimitHeaders, type RateLimitState } from '../../domain/rate-limit.js';
+import type { GrantsService } from '../grants-service.js';
+import type { RateLimiter } from '../rate-limiter.js';
+import type { UsageRecorder } from '../usage-recorder.js';
+import type { Store } from '../../storage/repositories.js';
+import { readClientCredentials } from '../../oauth/client-credentials.js';
+import type { ClientAuthenticator } from './client-auth.js';
+import { InvalidClient, InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget, SlowDown, UnsupportedGrantType } from '../../oauth/errors.js';
+import type { OAuthRequest } from '../../oauth/form.js';
+import { issuerOf } from '../../oauth/issuer.js';
 import type { SigningKeys } from './signing-keys.js';
-
-/** A request to one of the OAuth endpoints, as the HTTP layer hands it over. */
-export interface OAuthRequest {
-  params: FormParams;
-  authorization: string | undefined;
-  sourceAddress: string;
-  /** The public base URL: issuers and the default audience derive from it. */
-  baseUrl: string;
-}
 
 /** RFC 6749 5.1 successful token response. */
 export interface TokenResponse {

@@ -1,6 +1,6 @@
-import type { Clock } from '../domain/clock.js';
-import type { ClusterSync } from '../services/cluster-sync.js';
-import type { ClusterEvent, NewClusterEvent } from '../storage/oauth-repositories.js';
+import type { Clock } from '../../domain/clock.js';
+import type { ClusterSync } from '../cluster-sync.js';
+import type { ClusterEvent, NewClusterEvent } from '../../storage/oauth-repositories.js';
 
 /** The cutoff of a removed grant (or of every grant of a deleted key): no version of it lives on. */
 export const ALL_VERSIONS = Number.MAX_SAFE_INTEGER;
