@@ -3,7 +3,7 @@ import type { Environment, KeyKind } from '../src/domain/environment.js';
 import { newId } from '../src/domain/ids.js';
 import type { Account, KeyRecord } from '../src/domain/model.js';
 import { DEFAULT_SETTINGS } from '../src/domain/settings.js';
-import { newKeyRecord } from '../src/services/keys-service.js';
+import { newKeyRecord } from '../src/domain/key-rules.js';
 import { sql } from 'kysely';
 import { openStorage } from '../src/storage/database.js';
 import { Store } from '../src/storage/repositories.js';

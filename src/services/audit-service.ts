@@ -1,5 +1,5 @@
 import type { Clock } from '../domain/clock.js';
-import { AppError } from '../domain/errors.js';
+import { decodeCursor, encodeCursor, pageOf } from '../domain/cursor.js';
 import { newId } from '../domain/ids.js';
 import type { Actor } from '../domain/principal.js';
 import type { AuditEntry, AuditFilter } from '../storage/operator-repositories.js';
@@ -27,6 +27,9 @@ function scrub(value: unknown): unknown {
   if (typeof value !== 'object') return value;
   return Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([k]) => !SECRET_FIELDS.has(k)).map(([k, v]) => [k, scrub(v)]));
 }
+
+/** Entries are listed newest first, by time and then id. */
+const AUDIT_ORDER = '-at';
 
 /** The audit log: append and read. No interface changes or deletes an entry. */
 export class AuditService {
@@ -69,22 +72,11 @@ export class AuditService {
 
   /** One page of an account's entries, or with `accountId` null of the platform's (no account's). */
   async list(accountId: string | null, filter: AuditFilter, limit: number, cursor?: string): Promise<{ items: AuditEntry[]; nextCursor: string | null }> {
-    let after: { at: number; id: string } | undefined;
-    if (cursor !== undefined) {
-      try {
-        const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-        if (typeof parsed.at !== 'number' || typeof parsed.id !== 'string') throw new Error();
-        after = parsed;
-      } catch {
-        throw new AppError('invalid_cursor', 'The cursor is not one this API returned; pass nextCursor unchanged.', [{ pointer: '/querystring/cursor', detail: 'not a cursor of this listing' }]);
-      }
-    }
+    const after =
+      cursor === undefined
+        ? undefined
+        : decodeCursor(cursor, AUDIT_ORDER, ({ at, id }) => (typeof at === 'number' && typeof id === 'string' ? { at, id } : null));
     const rows = await this.store.repos.audit.list(accountId, filter, limit + 1, after);
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      items: page,
-      nextCursor: rows.length > limit && last ? Buffer.from(JSON.stringify({ at: last.at, id: last.id })).toString('base64url') : null,
-    };
+    return pageOf(rows, limit, (e) => e, (last) => encodeCursor(AUDIT_ORDER, { at: last.at, id: last.id }));
   }
 }

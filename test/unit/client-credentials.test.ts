@@ -9,7 +9,7 @@ describe('reading client credentials (RFC 6749 2.3.1)', () => {
   test('HTTP Basic, each half form-decoded', () => {
     assert.deepEqual(readClientCredentials(FormParams.parse(''), basic('kpid_x:kpsk_y')), { clientId: 'kpid_x', secret: 'kpsk_y', method: 'client_secret_basic' });
     assert.deepEqual(readClientCredentials(FormParams.parse(''), basic('a%3Ab:c+d%25')), { clientId: 'a:b', secret: 'c d%', method: 'client_secret_basic' });
-    assert.deepEqual(readClientCredentials(FormParams.parse('client_id=a%3Ab'), basic('a%3Ab:s')).clientId, 'a:b', 'the same client_id in the body is allowed');
+    assert.deepEqual(readClientCredentials(FormParams.parse('client_id=a%3Ab'), basic('a%3Ab:s'))?.clientId, 'a:b', 'the same client_id in the body is allowed');
   });
 
   test('client_id and client_secret in the body', () => {

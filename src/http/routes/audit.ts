@@ -69,7 +69,7 @@ export const auditRoutes: FastifyPluginAsync<{ services: Services }> = async (ap
     const from = q.from === undefined ? undefined : Date.parse(q.from);
     const to = q.to === undefined ? undefined : Date.parse(q.to);
     if (from !== undefined && to !== undefined && from > to)
-      throw validationError('from is after to: the range is empty.', [{ pointer: '/querystring/from', detail: 'must not be after to' }]);
+      throw validationError('from is after to: the range is empty.', [{ pointer: '/from', detail: 'must not be after to' }]);
     const result = await services.audit.list(accountId, { from, to, actor: q.actor, action: q.action, keyId: q.key }, q.limit, q.cursor);
     return { nextCursor: result.nextCursor, items: result.items.map(view) };
   };
