@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { after, before, describe } from 'node:test';
 import { loadConfig, type Config } from '../../src/config.js';
 import { ManualClock } from '../../src/domain/clock.js';
 import { startKeyport, type RunningKeyport } from '../../src/server.js';
@@ -108,6 +109,30 @@ export async function startTestKeyport(kind: StoreKind, env: Record<string, stri
       await store.dispose();
     },
   };
+}
+
+/**
+ * Runs a suite once per store (Kysely's way: one integration suite, every dialect), each run
+ * against its own Keyport over a fresh store, started before the suite's tests and stopped (its
+ * store dropped) after them, also when they fail. The suite reaches the running Keyport through
+ * `kp`; `store` says which store it runs on.
+ */
+export function describeEachStore(title: string, suite: (kp: TestKeyport, store: StoreKind) => void, env: Record<string, string> = {}): void {
+  for (const store of STORES)
+    describe(`${title} (${store})`, () => {
+      let running: TestKeyport | undefined;
+      before(async () => {
+        running = await startTestKeyport(store, env);
+      });
+      after(async () => running?.stop());
+      const kp = new Proxy({} as TestKeyport, {
+        get(_, property) {
+          if (running === undefined) throw new Error(`kp.${String(property)} is used before the suite's Keyport has started`);
+          return running[property as keyof TestKeyport];
+        },
+      });
+      suite(kp, store);
+    });
 }
 
 /** Creates an account with no provisioned keys (unless asked) and returns its id. */
