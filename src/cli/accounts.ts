@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import type { ApiClient } from './client.js';
 import { printFields, printJson, printTable } from './output.js';
 import { boolean, integer } from './parse.js';
-import { SETTING_BOUNDS } from '../domain/settings.js';
+import { SECRET_REVEAL_POLICIES, SETTING_BOUNDS } from '../domain/settings.js';
 
 type Globals = () => { client: ApiClient; json: boolean };
 
@@ -88,7 +88,7 @@ export function accountsCommand(globals: Globals): Command {
       v === 'none' ? null : integer(b.keyLifetime.min, b.keyLifetime.max)(v),
     )
     .option('--key-limit <n>', 'keys per environment', integer(b.keyLimitPerEnvironment.min, b.keyLimitPerEnvironment.max))
-    .addOption(new Option('--secret-reveal <policy>', 'whether secrets can be revealed later').choices(['never', 'permitted']))
+    .addOption(new Option('--secret-reveal <policy>', 'whether secrets can be revealed later').choices(SECRET_REVEAL_POLICIES))
     .option('--default-active-rest <bool>', 'new client_secret keys start active', boolean)
     .option('--default-active-token <bool>', 'new token keys start active', boolean)
     .action(async (account: string, opts: Record<string, unknown>) => {

@@ -1,3 +1,5 @@
+import { keyportClient, queryString, type KeyportClient, type Query } from '../contract/client.js';
+
 /** A small REST client for the CLI: one request, problem+json turned into a readable error. */
 export class CliError extends Error {
   constructor(
@@ -14,7 +16,12 @@ export interface ClientOptions {
 }
 
 export class ApiClient {
-  constructor(private readonly options: ClientOptions) {}
+  /** The REST API's endpoints, typed by its schemas. */
+  readonly api: KeyportClient;
+
+  constructor(private readonly options: ClientOptions) {
+    this.api = keyportClient((method, path, body, query?: Query) => this.request(method, `${path}${queryString(query)}`, body));
+  }
 
   async request<T = any>(method: string, path: string, body?: unknown): Promise<T> {
     if (!this.options.token)

@@ -4,6 +4,10 @@ import type { ApiClient } from './client.js';
 import { CliError } from './client.js';
 import { printFields, printJson, printTable } from './output.js';
 import { dateTime, integer, list, requireYes, role } from './parse.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, QUICKSTART_LANGUAGES, type CreateKeyInput, type IssuedKey, type Key, type UpdateKeyInput } from '../contract/keys.js';
+import { CREDENTIAL_TYPES, ENVIRONMENTS, KINDS } from '../domain/environment.js';
+import { MAX_PREVIOUS_SECRET_VALID_FOR } from '../domain/model.js';
+import { DEFAULT_SORT, SORT_FIELDS } from '../domain/sort-fields.js';
 
 type Globals = () => { client: ApiClient; json: boolean };
 
@@ -19,7 +23,7 @@ const KEY_COLUMNS = [
   { key: 'createdAt', label: 'created' },
 ];
 
-function printKey(key: any): void {
+function printKey(key: Key): void {
   printFields([
     ['id', key.id],
     ['name', key.name],
@@ -30,7 +34,7 @@ function printKey(key: any): void {
     ['active', key.active],
     ['has secret', key.hasSecret],
     ['scopes', key.scopes.join(' ') || '-'],
-    ['roles', key.roles.map((r: any) => `${r.definition}:${r.level}`).join(' ') || '-'],
+    ['roles', key.roles.map((r) => `${r.definition}:${r.level}`).join(' ') || '-'],
     ['granted scopes', key.grantedScopes.join(' ') || '-'],
     ['channel', key.channel],
     ['expires', key.expiresAt ?? 'never'],
@@ -42,7 +46,7 @@ function printKey(key: any): void {
 }
 
 /** Prints a freshly issued secret, loudly: it is shown this once. */
-function printIssued(issued: { key: any; secret: string | null }, json: boolean): void {
+function printIssued(issued: IssuedKey, json: boolean): void {
   if (json) return printJson(issued);
   printKey(issued.key);
   if (issued.secret) {
@@ -51,22 +55,20 @@ function printIssued(issued: { key: any; secret: string | null }, json: boolean)
   }
 }
 
-const keyPath = (account: string, key?: string) =>
-  `/v1/accounts/${encodeURIComponent(account)}/keys${key ? `/${encodeURIComponent(key)}` : ''}`;
 
 /** `keyport keys ...` */
 export function keysCommand(globals: Globals): Command {
   const cmd = new Command('keys').description('create, list, change, renew and delete API keys');
   const account = new Option('-a, --account <account>', 'account id').env('KEYPORT_ACCOUNT').makeOptionMandatory();
-  const environment = new Option('-e, --environment <environment>', 'sandbox or production').choices(['sandbox', 'production']);
+  const environment = new Option('-e, --environment <environment>', ENVIRONMENTS.join(' or ')).choices(ENVIRONMENTS);
 
   cmd
     .command('list')
     .description('list keys: filter, search, sort, page')
     .addOption(account)
     .addOption(environment)
-    .addOption(new Option('--kind <kind>').choices(['admin', 'storefront', 'custom']))
-    .addOption(new Option('--type <credentialType>', 'credential type').choices(['client_secret', 'token']))
+    .addOption(new Option('--kind <kind>').choices(KINDS))
+    .addOption(new Option('--type <credentialType>', 'credential type').choices(CREDENTIAL_TYPES))
     .option('--active', 'active keys only')
     .option('--inactive', 'inactive keys only')
     .option('--channel <channel>', 'keys bound to this sales channel')
@@ -75,33 +77,31 @@ export function keysCommand(globals: Globals): Command {
     .option('--created-to <date>', 'created at or before', dateTime)
     .option('--updated-from <date>', 'updated at or after', dateTime)
     .option('--updated-to <date>', 'updated at or before', dateTime)
-    .addOption(new Option('--sort <field>', "name, active, createdAt or updatedAt; '-' prefix for descending").default('-createdAt'))
-    .option('--limit <n>', 'keys per page (1-200)', integer(1, 200), 50)
+    .addOption(new Option('--sort <field>', `${SORT_FIELDS.join(', ')}; '-' prefix for descending`).choices(SORT_FIELDS.flatMap((f) => [f, `-${f}`])).default(DEFAULT_SORT))
+    .option('--limit <n>', `keys per page (1-${MAX_PAGE_SIZE})`, integer(1, MAX_PAGE_SIZE), DEFAULT_PAGE_SIZE)
     .option('--cursor <cursor>', 'continue after a previous page')
     .option('--all', 'follow every page')
     .action(async (opts) => {
       const { client, json } = globals();
       if (opts.active && opts.inactive) throw new CliError('--active and --inactive exclude each other.', 2);
-      const params = new URLSearchParams();
-      const set = (name: string, value: unknown) => value !== undefined && params.set(name, String(value));
-      set('environment', opts.environment);
-      set('kind', opts.kind);
-      set('credentialType', opts.type);
-      set('active', opts.active ? true : opts.inactive ? false : undefined);
-      set('channel', opts.channel);
-      set('q', opts.search);
-      set('createdFrom', opts.createdFrom);
-      set('createdTo', opts.createdTo);
-      set('updatedFrom', opts.updatedFrom);
-      set('updatedTo', opts.updatedTo);
-      set('sort', opts.sort);
-      set('limit', opts.limit);
-      set('cursor', opts.cursor);
-      const items: any[] = [];
-      let nextCursor: string | null = null;
+      const query = {
+        environment: opts.environment,
+        kind: opts.kind,
+        credentialType: opts.type,
+        active: opts.active ? true : opts.inactive ? false : undefined,
+        channel: opts.channel,
+        q: opts.search,
+        createdFrom: opts.createdFrom,
+        createdTo: opts.createdTo,
+        updatedFrom: opts.updatedFrom,
+        updatedTo: opts.updatedTo,
+        sort: opts.sort,
+        limit: opts.limit,
+      };
+      const items: Key[] = [];
+      let nextCursor: string | null = opts.cursor ?? null;
       do {
-        if (nextCursor) params.set('cursor', nextCursor);
-        const page: { items: any[]; nextCursor: string | null } = await client.request('GET', `${keyPath(opts.account)}?${params}`);
+        const page = await client.api.keys.list(opts.account, { ...query, cursor: nextCursor ?? undefined });
         items.push(...page.items);
         nextCursor = page.nextCursor;
       } while (opts.all && nextCursor);
@@ -115,9 +115,9 @@ export function keysCommand(globals: Globals): Command {
     .description('create a key; prints its secret once')
     .addOption(account)
     .requiredOption('-n, --name <name>', 'a name for people')
-    .addOption(new Option('-e, --environment <environment>', 'sandbox or production').choices(['sandbox', 'production']).makeOptionMandatory())
-    .addOption(new Option('--kind <kind>', 'admin: every scope; storefront: the public set; custom: what you pick').choices(['admin', 'storefront', 'custom']).default('custom'))
-    .addOption(new Option('--type <credentialType>', 'client_secret (client id + secret) or token (one bearer key)').choices(['client_secret', 'token']).default('client_secret'))
+    .addOption(new Option('-e, --environment <environment>', ENVIRONMENTS.join(' or ')).choices(ENVIRONMENTS).makeOptionMandatory())
+    .addOption(new Option('--kind <kind>', 'admin: every scope; storefront: the public set; custom: what you pick').choices(KINDS).default('custom'))
+    .addOption(new Option('--type <credentialType>', 'client_secret (client id + secret) or token (one bearer key)').choices(CREDENTIAL_TYPES).default('client_secret'))
     .option('--scopes <list>', 'comma-separated scopes (custom keys)', list)
     .option('--role <definition:level>', 'a role, e.g. product_data:editor (repeatable; custom keys)', role)
     .option('--channel <channel>', 'bind the key to a sales channel')
@@ -140,7 +140,7 @@ export function keysCommand(globals: Globals): Command {
       if (opts.active || opts.inactive) body.active = Boolean(opts.active);
       if (opts.expiresAt) body.expiresAt = opts.expiresAt;
       if (opts.expiry === false) body.expiresAt = null;
-      printIssued(await client.request('POST', keyPath(opts.account), body), json);
+      printIssued(await client.api.keys.create(opts.account, body as unknown as CreateKeyInput), json);
     });
 
   cmd
@@ -150,7 +150,7 @@ export function keysCommand(globals: Globals): Command {
     .addOption(account)
     .action(async (key: string, opts) => {
       const { client, json } = globals();
-      const body = await client.request('GET', keyPath(opts.account, key));
+      const body = await client.api.keys.get(opts.account, key);
       if (json) printJson(body);
       else printKey(body);
     });
@@ -182,7 +182,7 @@ export function keysCommand(globals: Globals): Command {
       if (opts.expiresAt) body.expiresAt = opts.expiresAt;
       if (opts.expiry === false) body.expiresAt = null;
       if (Object.keys(body).length === 0) throw new CliError('Name at least one thing to change (see keyport keys update --help).', 2);
-      const updated = await client.request('PATCH', keyPath(opts.account, key), body);
+      const updated = await client.api.keys.update(opts.account, key, body as UpdateKeyInput);
       if (json) printJson(updated);
       else printKey(updated);
     });
@@ -197,7 +197,7 @@ export function keysCommand(globals: Globals): Command {
     .action(async (key: string, opts) => {
       const { client, json } = globals();
       requireYes(opts, 'Deleting a key');
-      await client.request('DELETE', `${keyPath(opts.account, key)}${opts.revokeTokens ? '?revokeTokens=true' : ''}`);
+      await client.api.keys.delete(opts.account, key, opts.revokeTokens ? { revokeTokens: true } : {});
       if (json) printJson({ deleted: [key] });
       else process.stdout.write(`Deleted ${key}.\n`);
     });
@@ -212,11 +212,7 @@ export function keysCommand(globals: Globals): Command {
     .action(async (keys: string[], opts) => {
       const { client, json } = globals();
       requireYes(opts, `Deleting ${keys.length} key${keys.length === 1 ? '' : 's'}`);
-      const body = await client.request('POST', `${keyPath(opts.account)}/batch-delete`, {
-        ids: keys,
-        confirm: true,
-        revokeTokens: Boolean(opts.revokeTokens),
-      });
+      const body = await client.api.keys.batchDelete(opts.account, { ids: keys, confirm: true, revokeTokens: Boolean(opts.revokeTokens) });
       if (json) printJson(body);
       else process.stdout.write(`Deleted ${body.deleted.length} key${body.deleted.length === 1 ? '' : 's'}: ${body.deleted.join(', ')}\n`);
     });
@@ -226,14 +222,13 @@ export function keysCommand(globals: Globals): Command {
     .description('a new secret, printed once; the old one stops now or after --previous-valid-for')
     .argument('<key>', 'key id')
     .addOption(account)
-    .option('--previous-valid-for <seconds>', 'keep the old secret working this long (max 7 days)', integer(0, 7 * 86_400))
+    .option('--previous-valid-for <seconds>', 'keep the old secret working this long (max 7 days)', integer(0, MAX_PREVIOUS_SECRET_VALID_FOR))
     .option('-y, --yes', 'confirm: the current secret is replaced irrevocably')
     .action(async (key: string, opts) => {
       const { client, json } = globals();
       requireYes(opts, 'Resetting a secret');
-      const body: Record<string, unknown> = { confirm: true };
-      if (opts.previousValidFor !== undefined) body.previousSecretValidFor = opts.previousValidFor;
-      printIssued(await client.request('POST', `${keyPath(opts.account, key)}/reset-secret`, body), json);
+      const body = opts.previousValidFor === undefined ? { confirm: true } : { confirm: true, previousSecretValidFor: opts.previousValidFor as number };
+      printIssued(await client.api.keys.resetSecret(opts.account, key, body), json);
     });
 
   cmd
@@ -247,7 +242,7 @@ export function keysCommand(globals: Globals): Command {
       const { client, json } = globals();
       requireYes(opts, 'Regenerating a key');
       printIssued(
-        await client.request('POST', `${keyPath(opts.account, key)}/regenerate`, { confirm: true, revokeTokens: Boolean(opts.revokeTokens) }),
+        await client.api.keys.regenerate(opts.account, key, { confirm: true, revokeTokens: Boolean(opts.revokeTokens) }),
         json,
       );
     });
@@ -262,7 +257,7 @@ export function keysCommand(globals: Globals): Command {
       const { client, json } = globals();
       const secret = (opts.secret ?? readFileSync(0, 'utf8')).trim();
       if (!secret) throw new CliError('No secret given: pass --secret or pipe it on standard input.', 2);
-      const { matches } = await client.request('POST', `${keyPath(opts.account, key)}/verify-secret`, { secret });
+      const { matches } = await client.api.keys.verifySecret(opts.account, key, secret);
       if (json) printJson({ matches });
       else process.stdout.write(matches ? 'The secret matches the key.\n' : 'The secret does NOT match the key.\n');
       if (!matches) process.exitCode = 1;
@@ -273,11 +268,11 @@ export function keysCommand(globals: Globals): Command {
     .description('ready-to-run samples for the key')
     .argument('<key>', 'key id')
     .addOption(account)
-    .addOption(new Option('--language <language>', 'only this sample').choices(['curl', 'javascript', 'python']))
+    .addOption(new Option('--language <language>', 'only this sample').choices(QUICKSTART_LANGUAGES))
     .action(async (key: string, opts) => {
       const { client, json } = globals();
-      const body = await client.request('GET', `${keyPath(opts.account, key)}/quickstart`);
-      const samples = body.samples.filter((s: any) => !opts.language || s.language === opts.language);
+      const body = await client.api.keys.quickstart(opts.account, key);
+      const samples = body.samples.filter((s) => !opts.language || s.language === opts.language);
       if (json) return printJson(samples);
       for (const s of samples) process.stdout.write(`# ${s.language}: ${s.title}\n${s.code}\n\n`);
     });

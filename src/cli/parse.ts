@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { CliError } from './client.js';
+import { ACCESS_LEVELS, type RoleAssignment } from '../domain/catalog.js';
 
 /** Option parsers: a bad value is refused by commander with the option named, before any request. */
 
@@ -23,11 +24,11 @@ export function list(value: string): string[] {
 }
 
 /** `definition:level`, repeatable: collects into an array. */
-export function role(value: string, previous: { definition: string; level: string }[] = []) {
+export function role(value: string, previous: RoleAssignment[] = []): RoleAssignment[] {
   const [definition, level, extra] = value.split(':');
-  if (!definition || !level || extra !== undefined || !['viewer', 'editor', 'owner'].includes(level))
-    throw new InvalidArgumentError('must be <definition>:<viewer|editor|owner>, e.g. product_data:editor.');
-  return [...previous, { definition, level }];
+  if (!definition || !level || extra !== undefined || !(ACCESS_LEVELS as readonly string[]).includes(level))
+    throw new InvalidArgumentError(`must be <definition>:<${ACCESS_LEVELS.join('|')}>, e.g. product_data:editor.`);
+  return [...previous, { definition, level: level as RoleAssignment['level'] }];
 }
 
 export function dateTime(value: string): string {

@@ -1,13 +1,12 @@
 import { RoleAssignmentSchema } from '../domain/catalog.js';
 import { CREDENTIAL_TYPES, ENVIRONMENTS, KINDS } from '../domain/environment.js';
-import { MAX_PREVIOUS_SECRET_VALID_FOR } from '../domain/key-rules.js';
-import { RateLimitPolicySchema, SORT_FIELDS } from '../domain/model.js';
+import { MAX_PREVIOUS_SECRET_VALID_FOR, RateLimitPolicySchema } from '../domain/model.js';
+import { DEFAULT_SORT, SORT_FIELDS } from '../domain/sort-fields.js';
 import { idString, nullable, nullableTimestamp, oneOf, pageOf, ref, timestamp, Type, type Static } from './schema.js';
 
 /** Page sizes of key listings. */
 export const MAX_PAGE_SIZE = 200;
 export const DEFAULT_PAGE_SIZE = 50;
-export const DEFAULT_SORT = '-createdAt';
 
 export const Role = RoleAssignmentSchema;
 export type Role = Static<typeof Role>;

@@ -11,9 +11,6 @@ import type { KeyRecord, RateLimitPolicy } from './model.js';
  * the use case's input they concern.
  */
 
-/** Longest grace period for a previous secret after a reset: 7 days. */
-export const MAX_PREVIOUS_SECRET_VALID_FOR = 7 * 86_400;
-
 /** The picked scopes of a key of `kind`: only custom keys pick, and only scopes of the catalog. */
 export function checkScopes(catalog: Catalog, kind: KeyKind, scopes: readonly string[] | undefined): string[] {
   if (scopes === undefined) return [];

@@ -1,6 +1,7 @@
 import Type, { type Static } from 'typebox';
 import type { RoleAssignment } from './catalog.js';
 import type { CredentialType, Environment, KeyKind } from './environment.js';
+import type { SortField } from './sort-fields.js';
 import type { AccountSettings } from './settings.js';
 
 /** A tenant. */
@@ -51,9 +52,9 @@ export const RateLimitPolicySchema = Type.Object(
 );
 export type RateLimitPolicy = Static<typeof RateLimitPolicySchema>;
 
-/** The fields a key listing sorts by: the one list the API, the portal and the CLI use. */
-export const SORT_FIELDS = ['name', 'active', 'channel', 'createdAt', 'updatedAt', 'lastUsedAt'] as const;
-export type SortField = (typeof SORT_FIELDS)[number];
+/** Longest grace period for a previous secret after a reset: 7 days. */
+export const MAX_PREVIOUS_SECRET_VALID_FOR = 7 * 86_400;
+
 
 /** The filters of a key listing; each is optional and they combine with AND. */
 export interface KeyFilter {

@@ -1,5 +1,5 @@
 import type { CreateKeyInput, IssuedKey, Key, KeyPage, ListKeysQuery, Quickstart, UpdateKeyInput } from '../contract/keys.js';
-import { DEFAULT_PAGE_SIZE, DEFAULT_SORT } from '../contract/keys.js';
+import { DEFAULT_PAGE_SIZE } from '../contract/keys.js';
 import type { Catalog } from '../domain/catalog.js';
 import type { Clock } from '../domain/clock.js';
 import { decodeCursor, encodeCursor, pageOf } from '../domain/cursor.js';
@@ -9,7 +9,7 @@ import { AppError, confirmationRequired, fieldError, notFound, type FieldError }
 import { generateKeyString, hashKeyString } from '../domain/key-strings.js';
 import { checkCustomAccess, checkRoles, checkScopes, newKeyRecord, newSecret, parseExpiry, sameRoles, secretMatches } from '../domain/key-rules.js';
 import type { Account, KeyCursor, KeyFilter, KeyRecord, KeySort } from '../domain/model.js';
-import { SORT_FIELDS } from '../domain/model.js';
+import { DEFAULT_SORT, SORT_FIELDS } from '../domain/sort-fields.js';
 import type { Actor } from '../domain/principal.js';
 import { FailureThrottle } from '../domain/throttle.js';
 import { sortValue, type Store } from '../storage/repositories.js';

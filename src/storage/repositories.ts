@@ -1,7 +1,8 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { RoleAssignment } from '../domain/catalog.js';
 import type { CredentialType, Environment, KeyKind } from '../domain/environment.js';
-import type { Account, KeyCursor, KeyFilter, KeyRecord, KeySort, SortField } from '../domain/model.js';
+import type { Account, KeyCursor, KeyFilter, KeyRecord, KeySort } from '../domain/model.js';
+import type { SortField } from '../domain/sort-fields.js';
 import type { SecretReveal } from '../domain/settings.js';
 import type { AccountsTable, ApiTokensTable, Database, KeysTable } from './schema.js';
 import type { Storage } from './database.js';
