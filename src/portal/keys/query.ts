@@ -1,5 +1,6 @@
+import { DEFAULT_SORT, SORT_FIELDS as SORTABLE } from '../../domain/sort-fields';
 import { endOfLocalDay, startOfLocalDay } from '../lib/format';
-import type { CredentialType, Environment, Kind } from '../lib/types';
+import { KINDS, type CredentialType, type Environment, type Kind } from '../lib/types';
 
 /** The keys view as the URL holds it: tab, filters, sort, page size and page. */
 export interface KeyQuery {
@@ -17,10 +18,8 @@ export interface KeyQuery {
   cursor: string;
 }
 
-export const SORTABLE = ['name', 'active', 'channel', 'createdAt', 'updatedAt', 'lastUsedAt'] as const;
-export type SortColumn = (typeof SORTABLE)[number];
+export type { SortField as SortColumn } from '../../domain/sort-fields';
 export const PAGE_SIZES = [10, 25, 50, 100] as const;
-const DEFAULT_SORT = '-createdAt';
 const DEFAULT_LIMIT = 25;
 
 const isDate = (v: string | null) => (v && /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : '');
@@ -32,7 +31,7 @@ export function parseKeyQuery(params: URLSearchParams): KeyQuery {
   const limit = Number(params.get('limit'));
   return {
     type: params.get('type') === 'token' ? 'token' : 'rest',
-    kind: kind === 'admin' || kind === 'storefront' || kind === 'custom' ? kind : '',
+    kind: (KINDS as readonly (string | null)[]).includes(kind) ? (kind as Kind) : '',
     status: status === 'active' || status === 'inactive' ? status : '',
     channel: params.get('channel') ?? '',
     q: params.get('q') ?? '',

@@ -5,6 +5,8 @@
  * It lives in sessionStorage: it ends with the browser tab, and other sites' pages cannot read it.
  */
 
+import { accountPath, keyPath, keyportClient, queryString, type KeyportClient, type Query } from '../../contract/client';
+
 export type Session = { mode: 'token'; token: string } | { mode: 'cookie'; csrfToken: string };
 
 const SESSION_KEY = 'keyport.session';
@@ -81,9 +83,10 @@ export function describeError(error: unknown): string {
   }
 }
 
-type Query = Record<string, string | number | boolean | null | undefined>;
+export { accountPath, keyPath, queryString };
 
-export interface ApiClient {
+/** The REST API as the signed-in operator: its typed endpoints, and plain requests for the rest. */
+export interface ApiClient extends KeyportClient {
   get<T>(path: string, query?: Query): Promise<T>;
   post<T>(path: string, body?: unknown): Promise<T>;
   patch<T>(path: string, body: unknown): Promise<T>;
@@ -92,14 +95,6 @@ export interface ApiClient {
 
 /** Listeners told when the server says the session is no longer valid. */
 export type UnauthorizedListener = () => void;
-
-export function queryString(query: Query | undefined): string {
-  if (!query) return '';
-  const params = new URLSearchParams();
-  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') params.set(k, String(v));
-  const text = params.toString();
-  return text ? `?${text}` : '';
-}
 
 export function createClient(session: Session | null, onUnauthorized?: UnauthorizedListener): ApiClient {
   async function request<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
@@ -140,13 +135,10 @@ export function createClient(session: Session | null, onUnauthorized?: Unauthori
     throw error;
   }
   return {
+    ...keyportClient(request),
     get: (path, query) => request('GET', path, undefined, query),
     post: (path, body) => request('POST', path, body ?? {}),
     patch: (path, body) => request('PATCH', path, body),
     del: (path, query) => request('DELETE', path, undefined, query),
   };
 }
-
-/** `/v1/accounts/{account}` with the id escaped. */
-export const accountPath = (account: string) => `/v1/accounts/${encodeURIComponent(account)}`;
-export const keyPath = (account: string, key: string) => `${accountPath(account)}/keys/${encodeURIComponent(key)}`;

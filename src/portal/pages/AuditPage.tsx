@@ -1,6 +1,7 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { accountPath } from '../lib/api';
 import { useApp } from '../lib/app-context';
+import { useResource } from '../lib/use-resource';
 import { endOfLocalDay, formatDateTime, startOfLocalDay } from '../lib/format';
 import { href, navigate, useLocation } from '../lib/router';
 import type { AuditEntry } from '../lib/types';
@@ -17,31 +18,21 @@ export function AuditPage() {
   const params = location.params;
   const cursor = params.get('cursor') ?? '';
   const stack = ((location.state as { stack?: string[] } | null)?.stack ?? []) as string[];
-  const [data, setData] = useState<{ items: AuditEntry[]; nextCursor: string | null } | null>(null);
-  const [error, setError] = useState<unknown>(null);
   const [draft, setDraft] = useState(() => Object.fromEntries(FILTERS.map((f) => [f, params.get(f) ?? ''])) as Record<(typeof FILTERS)[number], string>);
 
-  useEffect(() => {
+  const { data, error } = useResource(() => {
     const p = new URLSearchParams(location.search);
     const from = p.get('from');
     const to = p.get('to');
-    api
-      .get<{ items: AuditEntry[]; nextCursor: string | null }>(`${accountPath(account!.id)}/audit`, {
+    return api.get<{ items: AuditEntry[]; nextCursor: string | null }>(`${accountPath(account!.id)}/audit`, {
         limit: 50,
         cursor: p.get('cursor') ?? undefined,
         action: p.get('action') ?? undefined,
         actor: p.get('actor') ?? undefined,
         key: p.get('key') ?? undefined,
         from: from ? startOfLocalDay(from) : undefined,
-        to: to ? endOfLocalDay(to) : undefined,
-      })
-      .then(
-        (r) => {
-          setData(r);
-          setError(null);
-        },
-        setError,
-      );
+      to: to ? endOfLocalDay(to) : undefined,
+    });
   }, [api, account, location.search]);
 
   const go = (query: Record<string, string>, state?: unknown) => navigate(href(location.path, { env: environment, ...query }), { state });

@@ -1,6 +1,7 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useState } from 'react';
 import { ApiError, accountPath, describeError } from '../lib/api';
 import { useApp } from '../lib/app-context';
+import { useResource } from '../lib/use-resource';
 import { ENVIRONMENT_LABEL, capitalize } from '../lib/format';
 import type { ExternalKey, Role } from '../lib/types';
 import { Dialog } from '../components/Dialog';
@@ -19,26 +20,16 @@ export const isMissingEndpoint = (err: unknown) => err instanceof ApiError && er
 export function ExternalKeysPage() {
   const { api, account, can, catalog } = useApp();
   const toast = useToast();
-  const [items, setItems] = useState<ExternalKey[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
   const [removing, setRemoving] = useState<ExternalKey | null>(null);
   const [granting, setGranting] = useState(false);
   const path = `${accountPath(account!.id)}`;
 
-  const load = useCallback(() => {
-    api.get<{ items: ExternalKey[] }>(`${path}/external-keys`).then(
-      (r) => {
-        setItems(r.items);
-        setError(null);
-      },
-      setError,
-    );
-  }, [api, path]);
-  useEffect(load, [load]);
+  const { data, error, reload: load, setData } = useResource(() => api.grants.externalKeys(account!.id), [api, account]);
+  const items = data?.items ?? null;
 
   const setActive = async (grant: ExternalKey, active: boolean) => {
     // The switch moves at once; it moves back if the server refuses.
-    setItems((list) => list?.map((g) => (g.grantId === grant.grantId ? { ...g, active } : g)) ?? null);
+    setData((d) => d && { items: d.items.map((g) => (g.grantId === grant.grantId ? { ...g, active } : g)) });
     try {
       await api.patch(`${path}/grants/${encodeURIComponent(grant.grantId)}`, { active });
       toast(`Access of “${grant.key.name}” ${active ? 'switched on' : 'switched off'}.`);

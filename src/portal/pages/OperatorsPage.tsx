@@ -1,6 +1,7 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useState } from 'react';
 import { ApiError, accountPath, describeError } from '../lib/api';
 import { useApp } from '../lib/app-context';
+import { useResource } from '../lib/use-resource';
 import { capitalize } from '../lib/format';
 import type { Member, RoleInfo } from '../lib/types';
 import { Icon } from '../components/Icons';
@@ -19,9 +20,7 @@ const roleId = (r: RoleInfo) => r.id ?? r.name;
 export function OperatorsPage() {
   const { api, account, me } = useApp();
   const toast = useToast();
-  const [members, setMembers] = useState<Member[] | null>(null);
   const [roles, setRoles] = useState<RoleInfo[]>(BUILT_IN);
-  const [error, setError] = useState<unknown>(null);
   const [email, setEmail] = useState('');
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
@@ -32,25 +31,15 @@ export function OperatorsPage() {
   const [removing, setRemoving] = useState<Member | null>(null);
   const path = `${accountPath(account!.id)}/members`;
 
-  const load = useCallback(() => {
-    api.get<{ items: Member[] }>(path).then(
-      (r) => {
-        setMembers(r.items);
-        setError(null);
-      },
-      setError,
-    );
-  }, [api, path]);
-  useEffect(load, [load]);
-  useEffect(() => {
-    api.get<{ items: RoleInfo[] } | RoleInfo[]>(`${accountPath(account!.id)}/roles`).then(
-      (r) => {
-        const list = Array.isArray(r) ? r : r.items;
-        if (list?.length) setRoles(list);
-      },
-      () => {},
-    );
-  }, [api, account]);
+  const { data, error, reload: load } = useResource(() => api.get<{ items: Member[] }>(path), [api, path]);
+  const members = data?.items ?? null;
+  // Roles come from the server when it lists them; the built-in ones otherwise.
+  useResource(() => api.get<{ items: RoleInfo[] } | RoleInfo[]>(`${accountPath(account!.id)}/roles`), [api, account], {
+    onLoaded: (r) => {
+      const list = Array.isArray(r) ? r : r.items;
+      if (list?.length) setRoles(list);
+    },
+  });
 
   const add = async () => {
     const problems: Record<string, string | undefined> = {};

@@ -1,6 +1,7 @@
-import { useEffect, useRef, useState } from 'react';
+import { useRef, useState } from 'react';
 import { ApiError, accountPath } from '../lib/api';
 import { useApp } from '../lib/app-context';
+import { useResource } from '../lib/use-resource';
 import { formatDuration } from '../lib/format';
 import type { Account, Settings } from '../lib/types';
 import { Banner, ErrorBanner, Field, Spinner, Switch } from '../components/ui';
@@ -21,7 +22,6 @@ export function SettingsPage() {
   const { api, account: member } = useApp();
   const toast = useToast();
   const [account, setAccount] = useState<Account | null>(null);
-  const [loadError, setLoadError] = useState<unknown>(null);
   const [ttl, setTtl] = useState({ amount: '', unit: 'minutes' as Unit });
   const [expires, setExpires] = useState(false);
   const [lifetime, setLifetime] = useState({ amount: '90', unit: 'days' as Unit });
@@ -46,10 +46,7 @@ export function SettingsPage() {
     setActiveToken(s.defaultActive.token);
   };
 
-  useEffect(() => {
-    api.get<Account>(accountPath(member!.id)).then(fill, setLoadError);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [api, member]);
+  const { error: loadError } = useResource(() => api.accounts.get(member!.id), [api, member], { onLoaded: fill });
 
   if (loadError) return <ErrorBanner error={loadError} />;
   if (!account) return <Spinner label="Loading settings" />;
