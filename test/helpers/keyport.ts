@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { after, before, describe } from 'node:test';
 import { loadConfig, type Config } from '../../src/config.js';
+import { keyportClient, queryString, type KeyportClient } from '../../src/contract/client.js';
 import { ManualClock } from '../../src/domain/clock.js';
 import { startKeyport, type RunningKeyport } from '../../src/server.js';
 
@@ -50,6 +51,8 @@ export interface TestKeyport extends RunningKeyport {
   api: Api;
   /** The same API with another bearer token (or none). */
   as(token: string | null): Api;
+  /** The typed client, as the platform owner: an error answer is thrown, with its status and body. */
+  client: KeyportClient;
   /** Stops the server and drops its store. */
   stop(): Promise<void>;
 }
@@ -83,6 +86,16 @@ export function apiClient(baseUrl: string, token: string | null): Api {
   };
 }
 
+/** The typed client of the API over `apiClient`: answers other than 2xx are thrown. */
+export function typedClient(baseUrl: string, token: string | null): KeyportClient {
+  const api = apiClient(baseUrl, token);
+  return keyportClient(async (method, path, body, query) => {
+    const res = await api(method, `${path}${queryString(query)}`, body);
+    if (res.status >= 300) throw Object.assign(new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`), { status: res.status, body: res.body });
+    return res.body;
+  });
+}
+
 /**
  * Starts a real Keyport on an ephemeral port over a fresh store, with a clock the test can move.
  * `env` adds or overrides configuration variables.
@@ -104,6 +117,7 @@ export async function startTestKeyport(kind: StoreKind, env: Record<string, stri
     config,
     api: apiClient(running.url, TEST_TOKEN),
     as: (token) => apiClient(running.url, token),
+    client: typedClient(running.url, TEST_TOKEN),
     stop: async () => {
       await running.close();
       await store.dispose();

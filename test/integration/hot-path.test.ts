@@ -25,7 +25,7 @@ describeEachStore('the verification hot path', (kp) => {
     assert.equal(kp.services.auth.authenticate(TEST_TOKEN) instanceof Promise, false, 'a cached bearer token is resolved at once');
 
     // A key with a rate limit counted in process stays synchronous too; the answer says where it stands.
-    await kp.api('PATCH', `/v1/accounts/${account}/keys/${tokenKey.key.id}`, { rateLimit: { limit: 5, windowSeconds: 60 } });
+    await kp.client.keys.update(account, tokenKey.key.id, { rateLimit: { limit: 5, windowSeconds: 60 } });
     await verification.verify(tokenKey.secret);
     const limited = verification.verify(tokenKey.secret);
     assert.equal(limited instanceof Promise, false);
