@@ -4,18 +4,7 @@ import type { ClusterEventsTable, Database, SigningKeysTable } from './schema.js
 type Executor = Kysely<Database> | Transaction<Database>;
 
 /** A JWT signing key as stored: the public JWK in clear, the private key as an encryption envelope. */
-export interface SigningKeyRecord {
-  id: string;
-  generation: number;
-  alg: string;
-  publicJwk: string;
-  /** PKCS#8 PEM of the private key, envelope-encrypted under the key-encryption key. */
-  privateKey: string;
-  createdAt: number;
-  activatesAt: number;
-  /** Set when the key was withdrawn after a suspected compromise. */
-  withdrawnAt: number | null;
-}
+export type SigningKeyRecord = Selectable<SigningKeysTable>;
 
 const toSigningKey = (row: Selectable<SigningKeysTable>): SigningKeyRecord => ({ ...row });
 

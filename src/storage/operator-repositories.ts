@@ -2,18 +2,11 @@ import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { RoleAssignment } from '../domain/catalog.js';
 import type { Permission } from '../domain/principal.js';
 import { likeLiteral } from './like.js';
-import type { AuditLogTable, Database, GrantsTable } from './schema.js';
+import type { AuditLogTable, Database, GrantsTable, OperatorsTable, SessionsTable } from './schema.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
-export interface OperatorRecord {
-  id: string;
-  email: string;
-  name: string;
-  passwordHash: string | null;
-  createdAt: number;
-  updatedAt: number;
-}
+export type OperatorRecord = Selectable<OperatorsTable>;
 
 export class OperatorsRepository {
   constructor(private readonly db: Executor) {}
@@ -101,14 +94,7 @@ export class CustomRolesRepository {
   }
 }
 
-export interface SessionRecord {
-  id: string;
-  tokenHash: string;
-  csrfToken: string;
-  operatorId: string;
-  expiresAt: number;
-  createdAt: number;
-}
+export type SessionRecord = Selectable<SessionsTable>;
 
 export class SessionsRepository {
   constructor(private readonly db: Executor) {}

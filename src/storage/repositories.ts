@@ -337,17 +337,7 @@ export class KeysRepository {
 export type ApiTokenKind = 'platform' | 'personal' | 'service';
 
 /** A management API token (platform owner, operator or service), stored by hash. */
-export interface ApiTokenRecord {
-  id: string;
-  tokenHash: string;
-  kind: ApiTokenKind;
-  name: string;
-  operatorId: string | null;
-  accountId: string | null;
-  expiresAt: number | null;
-  createdAt: number;
-  revokedAt: number | null;
-}
+export type ApiTokenRecord = Omit<Selectable<ApiTokensTable>, 'kind' | 'lastUsedAt'> & { kind: ApiTokenKind };
 
 const toApiToken = (row: Selectable<ApiTokensTable>): ApiTokenRecord => ({
   id: row.id,

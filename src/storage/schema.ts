@@ -82,6 +82,7 @@ export interface SigningKeysTable {
   generation: number;
   alg: string;
   publicJwk: string;
+  /** PKCS#8 PEM of the private key, envelope-encrypted under the key-encryption key. */
   privateKey: string;
   createdAt: number;
   /** When nodes start signing with it; until then it is published only, so caches pick it up. */
