@@ -24,6 +24,11 @@ export type ErrorCode =
   | 'conflict'
   | 'rate_limited'
   | 'secret_reveal_not_permitted'
+  | 'service_token_missing'
+  | 'service_token_invalid'
+  | 'headers_too_large'
+  | 'request_timeout'
+  | 'malformed_request'
   | 'internal_error';
 
 /** A pointer to one bad field of a request (RFC 6901 JSON pointer) and what is wrong with it. */

@@ -7,14 +7,8 @@ import type { Principal } from '../../domain/principal.js';
 import type { Services } from '../../services/index.js';
 import type { Credential, Verification } from '../../services/verification-service.js';
 import { bearerToken, guard } from '../auth.js';
+import { CREDENTIAL_MAX, REFUSAL_REASONS } from '../credentials.js';
 import { problems } from '../schemas.js';
-
-/**
- * The longest credential /v1/verify takes. Checked in the handler, not by `maxLength` in the schema:
- * JSON Schema counts characters (code points), so the validator walks the whole string, about 3 µs
- * for an access token on every request. Credentials are ASCII, where `length` is the same count.
- */
-const CREDENTIAL_MAX = 8192;
 
 type VerifyBody = { key?: string; token?: string; environment?: Environment; scopes?: string[] };
 
@@ -92,14 +86,6 @@ function setRateLimit(reply: FastifyReply, result: Verification): void {
   }
 }
 
-const REASONS: Record<string, string> = {
-  unknown: 'is not a key or token Keyport knows',
-  malformed: 'is not a well-formed token key or access token',
-  inactive: 'belongs to a key that is switched off',
-  expired: 'has expired',
-  revoked: 'has been revoked',
-};
-
 /**
  * The verification hot path for resource servers and gateways (`POST /v1/verify`), and
  * `GET /v1/whoami` for integrations checking their own credential.
@@ -170,7 +156,7 @@ export const verifyRoutes: FastifyPluginAsync<{ services: Services }> = async (a
         throw new AppError('rate_limited', 429, 'Rate limit reached', `The key's rate limit is used up; try again in ${result.rateLimit!.resetSeconds} seconds.`);
       if (!result.valid) {
         reply.header('www-authenticate', `Bearer realm="keyport", error="invalid_token"`);
-        throw new AppError('unauthenticated', 401, 'Authentication required', `The credential ${REASONS[result.code] ?? result.code} (${result.code}).`);
+        throw new AppError('unauthenticated', 401, 'Authentication required', `The credential ${REFUSAL_REASONS[result.code] ?? result.code} (${result.code}).`);
       }
       return json(reply, toAnswer(result));
     },

@@ -1,0 +1,24 @@
+/**
+ * What the routes that check a client's credential share (/v1/verify, /v1/whoami, /v1/authz).
+ */
+
+/**
+ * The longest credential the verification routes take. Checked by the handlers, not by `maxLength`
+ * in a schema: JSON Schema counts characters (code points), so the validator walks the whole
+ * string, about 3 µs for an access token on every request. Credentials are ASCII, where `length`
+ * is the same count.
+ */
+export const CREDENTIAL_MAX = 8192;
+
+/** Why a credential is refused, in words, by its stable code. */
+export const REFUSAL_REASONS: Readonly<Record<string, string>> = {
+  missing: 'is missing',
+  unknown: 'is not a key or token Keyport knows',
+  malformed: 'is not a well-formed token key or access token',
+  inactive: 'belongs to a key that is switched off',
+  expired: 'has expired',
+  revoked: 'has been revoked',
+  wrong_environment: 'belongs to the other environment',
+  insufficient_scope: 'lacks a scope this route needs',
+  rate_limited: "has used up its key's rate limit",
+};
