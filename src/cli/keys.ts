@@ -273,7 +273,7 @@ export function keysCommand(globals: Globals): Command {
     .description('ready-to-run samples for the key')
     .argument('<key>', 'key id')
     .addOption(account)
-    .addOption(new Option('--language <language>', 'only this sample').choices(['curl', 'javascript', 'python']))
+    .addOption(new Option('--language <language>', 'only this sample').choices(['curl', 'javascript', 'python', 'gateway']))
     .action(async (key: string, opts) => {
       const { client, json } = globals();
       const body = await client.request('GET', `${keyPath(opts.account, key)}/quickstart`);

@@ -35,7 +35,7 @@ export function gatewayInstalled(name: 'nginx' | 'caddy'): boolean {
  * page that changes its addresses fails here rather than testing something else.
  */
 export function pageConfig(name: 'nginx' | 'caddy', replacements: Record<string, string>): string {
-  const page = readFileSync(join(ROOT, 'docs', 'gateways', `${name}.md`), 'utf8');
+  const page = gatewayPage(name);
   const match = /<!-- keyport:tested-config -->\n```[a-z]*\n([\s\S]*?)\n```/.exec(page);
   if (!match) throw new Error(`docs/gateways/${name}.md has no block marked <!-- keyport:tested-config -->`);
   let config = match[1]!;
@@ -45,6 +45,9 @@ export function pageConfig(name: 'nginx' | 'caddy', replacements: Record<string,
   }
   return config;
 }
+
+/** The text of a gateway's page under docs/gateways/. */
+export const gatewayPage = (name: 'nginx' | 'caddy' | 'traefik' | 'envoy') => readFileSync(join(ROOT, 'docs', 'gateways', `${name}.md`), 'utf8');
 
 /** A free TCP port on loopback (the kernel picks it; a gateway that loses the race is started again). */
 export function freePort(): Promise<number> {

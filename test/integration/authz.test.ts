@@ -7,6 +7,8 @@ import { accessToken, basic, postForm, requestToken } from '../helpers/oauth.js'
 import { ownPostgresAvailable, startOwnPostgres } from '../helpers/own-postgres.js';
 import { killHard, startProcess } from '../helpers/process.js';
 import { freshStore } from '../helpers/keyport.js';
+import { gatewayPage } from '../helpers/proxies.js';
+import { execFile } from 'node:child_process';
 import { loadConfig } from '../../src/config.js';
 import { ManualClock } from '../../src/domain/clock.js';
 import { startKeyport } from '../../src/server.js';
@@ -308,9 +310,11 @@ for (const store of STORES) {
 
     test("Traefik's forwardAuth request: GET to the auth URL with the client's headers and X-Forwarded-*", async () => {
       const { key, secret } = await tokenKey();
+      // The auth URL of the Traefik page's order.write middleware.
+      const address = /address: "http:\/\/127\.0\.0\.1:8080(\/v1\/authz\?[^"]*scopes=order\.write)"/.exec(gatewayPage('traefik'))![1]!;
       // What Traefik's forwardAuth sends for a client's POST /orders/42?expand=items (Go's HTTP client).
       const traefik = (credential: Record<string, string>) =>
-        call(authzUrl('environment=production&scopes=order.write'), {
+        call(`${kp.url}${address}`, {
           method: 'GET',
           headers: {
             'user-agent': 'Go-http-client/1.1',
@@ -338,9 +342,11 @@ for (const store of STORES) {
 
     test("Envoy's ext_authz HTTP request: the client's method and path after the path prefix, Content-Length 0", async () => {
       const { key, secret } = await tokenKey({ scopes: ['order.write'] });
-      // path_prefix "/v1/authz?environment=production&scopes=order.write&uri=", as on the Envoy page.
+      // The path_prefix of the Envoy page's order.write check: /v1/authz?environment=production&scopes=order.write&uri=
+      const prefix = /path_prefix: "(\/v1\/authz\?[^"]*scopes=order\.write[^"]*)"/.exec(gatewayPage('envoy'))![1]!;
+      assert.equal(prefix, '/v1/authz?environment=production&scopes=order.write&uri=');
       const envoy = (method: string, clientPath: string, headers: Record<string, string> = {}) =>
-        call(`${kp.url}/v1/authz?environment=production&scopes=order.write&uri=${clientPath}`, {
+        call(`${kp.url}${prefix}${clientPath}`, {
           method,
           headers: {
             'content-length': '0',
@@ -395,6 +401,32 @@ for (const store of STORES) {
       const head = await raw(kp.url, `HEAD /v1/authz?environment=production&scopes=order.read HTTP/1.1\r\nHost: x\r\nKeyport-Service-Token: ${serviceToken}\r\nConnection: close\r\n\r\n`);
       assert.match(head, /^HTTP\/1\.1 401 Unauthorized\r\n/);
       assert.match(head, /x-keyport-code: missing/i);
+    });
+
+    test("the quick start's \"behind your gateway\" sample runs as printed and gets the gateway's answer", async () => {
+      const run = (code: string) =>
+        new Promise<string>((resolve, reject) =>
+          execFile('bash', ['-c', code], { timeout: 10_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))),
+        );
+      const sampleOf = async (keyId: string) => {
+        const samples = (await kp.api('GET', `/v1/accounts/${account}/keys/${keyId}/quickstart`)).body.samples;
+        return samples.find((s: any) => s.language === 'gateway');
+      };
+      const token = await tokenKey({ scopes: ['order.read', 'order.write', 'product.read'] });
+      const forToken = await sampleOf(token.key.id);
+      assert.equal(forToken.title, 'Behind your gateway: what it asks Keyport about each call');
+      const firstTwo = token.key.grantedScopes.slice(0, 2).join(',');
+      assert.ok(forToken.code.includes(`'${kp.url}/v1/authz?environment=production&scopes=${firstTwo}'`), forToken.code);
+      const out = await run(forToken.code.replace('<YOUR_SERVICE_TOKEN>', serviceToken).replace('<YOUR_API_KEY>', token.secret));
+      assert.match(out, /^HTTP\/1\.1 200 OK\r\n/);
+      assert.match(out, new RegExp(`x-keyport-key-id: ${token.key.id}`, 'i'));
+
+      const client = await createKey(kp.api, account, { environment: 'production', scopes: ['order.read'] });
+      const forClient = await sampleOf(client.key.id);
+      const clientOut = await run(forClient.code.replace('<YOUR_SERVICE_TOKEN>', serviceToken).replace('<YOUR_CLIENT_SECRET>', client.secret));
+      assert.match(clientOut, /^HTTP\/1\.1 200 OK\r\n/);
+      assert.match(clientOut, new RegExp(`x-keyport-key-id: ${client.key.id}`, 'i'));
+      assert.match(await run(forClient.code.replace('<YOUR_SERVICE_TOKEN>', serviceToken)), /^HTTP\/1\.1 401 Unauthorized\r\n/, 'without the secret: refused');
     });
 
     test('the OpenAPI document describes /v1/authz with the service token scheme', async () => {

@@ -3,6 +3,7 @@ import type { Config } from '../../config.js';
 import { CREDENTIAL_TYPES, ENVIRONMENTS, KINDS } from '../../domain/environment.js';
 import { validationError } from '../../domain/errors.js';
 import type { Services } from '../../services/index.js';
+import { gatewaySample } from '../../services/gateway-quickstart.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_PREVIOUS_SECRET_VALID_FOR, type CreateKeyInput, type ListKeysInput, type UpdateKeyInput } from '../../services/keys-service.js';
 import { guard } from '../auth.js';
 import { accountParams, channelSchema, keyNameSchema, keyParams, problems, rateLimitSchema, roleSchema, scopeListSchema } from '../schemas.js';
@@ -313,7 +314,7 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
     {
       schema: {
         tags: ['keys'],
-        summary: 'Ready-to-run samples (curl, JavaScript, Python) for the key',
+        summary: 'Ready-to-run samples (curl, JavaScript, Python, and behind your gateway) for the key',
         params: keyParams,
         response: {
           200: {
@@ -332,7 +333,8 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
     },
     async (request) => {
       await guard(auth, request, { account: request.params.account, permission: 'keys.view' });
-      return keys.quickstart(request.params.account, request.params.key, baseUrl(request));
+      const { key, samples } = await keys.quickstart(request.params.account, request.params.key, baseUrl(request));
+      return { key, samples: [...samples, gatewaySample(key, baseUrl(request))] };
     },
   );
 };

@@ -102,7 +102,7 @@ export interface KeyCounts {
 }
 
 export interface QuickstartSample {
-  language: 'curl' | 'javascript' | 'python';
+  language: 'curl' | 'javascript' | 'python' | 'gateway';
   title: string;
   code: string;
 }
