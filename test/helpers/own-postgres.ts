@@ -30,7 +30,7 @@ export function ownPostgresAvailable(): boolean {
 }
 
 export async function startOwnPostgres(): Promise<OwnPostgres> {
-  const dir = mkdtempSync(join(tmpdir(), 'keyport-pg-'));
+  const dir = mkdtempSync(join(tmpdir(), 'keyport-own-pg-'));
   const asRoot = process.getuid?.() === 0;
   const user = asRoot ? { uid: Number(execFileSync('id', ['-u', 'postgres']).toString()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString()) } : {};
   if (asRoot) chownSync(dir, user.uid!, user.gid!);

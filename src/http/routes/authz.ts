@@ -43,6 +43,11 @@ export const IDENTITY_HEADERS = {
   keyAccount: 'X-Keyport-Key-Account',
 } as const;
 
+/** The same names in lower case, as Node sends them (Fastify lower-cases every name it is given, per request). */
+const IDENTITY = Object.fromEntries(Object.entries(IDENTITY_HEADERS).map(([field, name]) => [field, name.toLowerCase()])) as {
+  [F in keyof typeof IDENTITY_HEADERS]: Lowercase<(typeof IDENTITY_HEADERS)[F]>;
+};
+
 export const SERVICE_TOKEN_HEADER = 'keyport-service-token';
 const CODE_HEADER = 'x-keyport-code';
 
@@ -262,14 +267,14 @@ function identityHeaders(c: Credential): Record<string, string> {
   let headers = IDENTITIES.get(c);
   if (headers === undefined) {
     headers = {
-      [IDENTITY_HEADERS.account]: c.accountId,
-      [IDENTITY_HEADERS.keyId]: c.keyId,
-      [IDENTITY_HEADERS.environment]: c.environment,
-      [IDENTITY_HEADERS.scopes]: c.scopes.join(' '),
+      [IDENTITY.account]: c.accountId,
+      [IDENTITY.keyId]: c.keyId,
+      [IDENTITY.environment]: c.environment,
+      [IDENTITY.scopes]: c.scopes.join(' '),
       // A channel is any text; header values are ASCII.
-      [IDENTITY_HEADERS.channel]: c.channel === null ? '' : encodeURIComponent(c.channel),
-      [IDENTITY_HEADERS.grantId]: c.token?.grant?.id ?? '',
-      [IDENTITY_HEADERS.keyAccount]: c.token?.grant?.keyAccountId ?? '',
+      [IDENTITY.channel]: c.channel === null ? '' : encodeURIComponent(c.channel),
+      [IDENTITY.grantId]: c.token?.grant?.id ?? '',
+      [IDENTITY.keyAccount]: c.token?.grant?.keyAccountId ?? '',
       'cache-control': 'no-store',
     };
     IDENTITIES.set(c, headers);
