@@ -111,8 +111,8 @@ const MAX_SCOPES = 100;
 const REQUIREMENT_CACHE = 1000;
 
 /**
- * The query of a Keyport route is parsed by the handler: a repeated parameter must be refused (a
- * schema would see an array), and the parse is cached per auth URL. The schemas document it only.
+ * This route's query and headers are read by its handler: a repeated parameter must be refused (a
+ * schema would see an array), and the parse is kept per auth URL. Their schemas document them only.
  */
 const documentedOnly = () => () => true;
 
