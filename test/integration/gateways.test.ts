@@ -164,6 +164,14 @@ for (const store of STORES) {
         assert.deepEqual([over.res.status, ...state(over.res), over.seen], [429, '2', '0', '50', '50', 'rate_limited', null]);
       });
 
+      test('headers too large for Keyport get a 431, never a 5xx', async () => {
+        const { secret } = await tokenKey();
+        // 18 KB in three lines: within what nginx and Caddy take, over the 16 KB Keyport takes.
+        const padding = Object.fromEntries(['a', 'b', 'c'].map((n) => [`x-padding-${n}`, 'p'.repeat(6000)]));
+        const { res, text, seen } = await upstreamOf(() => send('/orders', { authorization: `Bearer ${secret}`, ...padding }));
+        assert.deepEqual([res.status, res.headers.get('x-keyport-code'), seen], [431, 'headers_too_large', null], text);
+      });
+
       test('a gateway with a wrong service token lets nothing through, and says so', async () => {
         const misconfigured = await gateway.start({ ...options, serviceToken: 'kpat_not-the-service-token-0123456789' });
         try {
