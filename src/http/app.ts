@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import type { Services } from '../services/index.js';
 import { registerDocs } from './docs.js';
 import type { Logging } from './logging.js';
-import { installProblemHandlers } from './problem.js';
+import { answerClientError, answerFrameworkError, installProblemHandlers } from './problem.js';
 import { accountRoutes } from './routes/accounts.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { healthRoutes } from './routes/health.js';
@@ -14,6 +14,7 @@ import { meRoutes } from './routes/me.js';
 import { operatorRoutes } from './routes/operators.js';
 import { grantRoutes } from './routes/grants.js';
 import { auditRoutes } from './routes/audit.js';
+import { authzRoutes } from './routes/authz.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { signingKeyRoutes } from './routes/signing-keys.js';
 import { verifyRoutes } from './routes/verify.js';
@@ -53,6 +54,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(logging.perRequest ? { loggerInstance: logging.log } : { logger: false }),
     bodyLimit: BODY_LIMIT,
     trustProxy: false,
+    // Requests Node or the router cannot take (oversized headers, broken framing, a broken URL)
+    // get a problem document too.
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
   });
   const ajv = validators();
   for (const schema of sharedSchemas) {
@@ -78,6 +83,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(grantRoutes, { services });
   await app.register(auditRoutes, { services });
   await app.register(verifyRoutes, { services });
+  await app.register(authzRoutes, { services, logging });
   await app.register(oauthRoutes, { services, config, logging, prefix: '/oauth' });
   await app.register(wellKnownRoutes, { services, config });
   await app.register(signingKeyRoutes, { services });

@@ -17,7 +17,7 @@ export interface Logging {
 }
 
 /** Never written to the log, whatever the level. */
-const REDACT = ['req.headers.authorization', 'req.headers.cookie'];
+const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'req.headers["keyport-service-token"]'];
 
 /** A log at `options.level` on stdout (or `destination`), or a silent one (`false`). */
 export function createLogging(options: Pick<LoggerOptions, 'level'> | false, destination?: DestinationStream): Logging {

@@ -1,4 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Problem } from '../contract/schema.js';
 import { AppError, type FieldError } from '../domain/errors.js';
 import { requestLog, type Logging } from './logging.js';
@@ -76,6 +78,8 @@ export function toAppError(error: FastifyError | AppError | Error): AppError {
       return new AppError('payload_too_large', 'The request body is larger than this endpoint accepts.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new AppError('unsupported_media_type', 'Send the request body as application/json.');
+    case 'FST_ERR_BAD_URL':
+      return new AppError('malformed_request', 'The URL is not valid: a percent-encoded character in its path is broken.');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new AppError('validation_failed', 'The Content-Length header does not match the body.');
   }
@@ -97,4 +101,38 @@ export function installProblemHandlers(app: FastifyInstance, logging: Logging): 
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, request, new AppError('not_found', `There is no ${request.method} ${request.url.split('?')[0]} endpoint.`)),
   );
+}
+
+/**
+ * The answer to a request the router cannot take (a broken percent-encoding in the path): a problem
+ * document, with its code in X-Keyport-Code as well, since no route (and so no gateway-facing
+ * handler) has seen it. Fastify's `frameworkErrors`.
+ */
+export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const appError = toAppError(error);
+  reply.header('x-keyport-code', appError.code);
+  return sendProblem(reply, request, appError);
+}
+
+/**
+ * The answer to a request Node's HTTP parser refuses before any route sees it (oversized headers,
+ * broken framing, a request that took too long to arrive): a problem document like every other
+ * error, written to the socket, which is then closed. Fastify's `clientErrorHandler`.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  // A reset connection has nobody left to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const problem =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new AppError('headers_too_large', 'The request headers are larger than Keyport accepts (16 KB in all).')
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new AppError('request_timeout', 'The request did not arrive in time.')
+        : new AppError('malformed_request', 'The request is not well-formed HTTP/1.1.');
+  const body = JSON.stringify({ type: problemType(problem.code), code: problem.code, title: problem.title, status: problem.status, detail: problem.message });
+  if (socket.writable)
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `X-Keyport-Code: ${problem.code}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  socket.destroy();
 }

@@ -14,6 +14,7 @@ import type { Actor } from '../domain/principal.js';
 import { FailureThrottle } from '../domain/throttle.js';
 import { sortValue, type Store } from '../storage/repositories.js';
 import { toKeyView } from './key-view.js';
+import { gatewaySample } from './gateway-quickstart.js';
 import { quickstartSamples } from './quickstart.js';
 
 /** What changed about a key, for whoever caches answers about keys (verification, tokens). */
@@ -295,7 +296,8 @@ export class KeysService {
   /** Ready-to-run samples for the key, with the server's real URLs and a placeholder for the secret. */
   async quickstart(accountId: string, keyId: string, baseUrl: string): Promise<Quickstart> {
     const key = await this.find(accountId, keyId);
-    return { key: this.view(key), samples: quickstartSamples(key, baseUrl) };
+    const view = this.view(key);
+    return { key: view, samples: [...quickstartSamples(key, baseUrl), gatewaySample(view, baseUrl)] };
   }
 }
 

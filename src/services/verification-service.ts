@@ -65,6 +65,12 @@ export interface VerifyOptions {
   scopes?: readonly string[] | undefined;
   /** Count the request against the key's rate limit and note the use (default true). */
   consume?: boolean;
+  /**
+   * The address of the client the credential came from, when a caller Keyport trusts told it
+   * (a gateway authenticated by its service token forwards it on /v1/authz). Address checks of
+   * keys use it; without it, nothing is known of the client's address.
+   */
+  clientIp?: string | undefined;
 }
 
 /** Positive entries are re-read after a minute even without an invalidation (a safety net). */

@@ -9,6 +9,7 @@ import { VERIFY_CODES } from '../../domain/verification.js';
 import type { Services } from '../../services/index.js';
 import type { Credential, Verification } from '../../services/verification-service.js';
 import { bearerToken, guard } from '../auth.js';
+import { REFUSAL_REASONS } from '../credentials.js';
 import { problems } from '../schemas.js';
 
 /**
@@ -75,14 +76,6 @@ function setRateLimit(reply: FastifyReply, result: Verification): void {
   }
 }
 
-const REASONS: Record<string, string> = {
-  unknown: 'is not a key or token Keyport knows',
-  malformed: 'is not a well-formed token key or access token',
-  inactive: 'belongs to a key that is switched off',
-  expired: 'has expired',
-  revoked: 'has been revoked',
-};
-
 /**
  * The verification hot path for resource servers and gateways (`POST /v1/verify`), and
  * `GET /v1/whoami` for integrations checking their own credential.
@@ -144,7 +137,7 @@ export const verifyRoutes: FastifyPluginAsync<{ services: Services }> = async (p
         throw new AppError('rate_limited', `The key's rate limit is used up; try again in ${result.rateLimit!.resetSeconds} seconds.`);
       if (!result.valid) {
         reply.header('www-authenticate', `Bearer realm="keyport", error="invalid_token"`);
-        throw unauthenticated(`The credential ${REASONS[result.code] ?? result.code} (${result.code}).`);
+        throw unauthenticated(`The credential ${REFUSAL_REASONS[result.code as Exclude<typeof result.code, 'valid'>]} (${result.code}).`);
       }
       return json(reply, toAnswer(result));
     },
