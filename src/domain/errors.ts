@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'conflict'
   | 'rate_limited'
   | 'secret_reveal_not_permitted'
+  | 'store_unavailable'
   | 'internal_error';
 
 /** A pointer to one bad field of a request (RFC 6901 JSON pointer) and what is wrong with it. */
@@ -71,3 +72,14 @@ export const confirmationRequired = (action: string): AppError =>
     `${action} cannot be undone: send "confirm": true to go ahead.`,
     [{ pointer: '/confirm', detail: 'must be true' }],
   );
+
+/** Seconds a client is asked to wait (Retry-After) when the store is unavailable. */
+export const STORE_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * The store is unreachable or too slow, or this node cannot vouch for its cached answers: an outage,
+ * not a bug (503, with Retry-After). The request may have changed nothing; retrying is safe for reads.
+ */
+export const storeUnavailable = (
+  detail = 'Keyport cannot reach its store, or the store is too slow, right now. Try again shortly.',
+): AppError => new AppError('store_unavailable', 503, 'Store unavailable', detail);

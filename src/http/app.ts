@@ -3,6 +3,7 @@ import addFormats from 'ajv-formats';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { Services } from '../services/index.js';
+import { applyRequestDeadline } from './deadline.js';
 import { registerDocs } from './docs.js';
 import type { Logging } from './logging.js';
 import { installProblemHandlers } from './problem.js';
@@ -54,6 +55,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT,
     trustProxy: false,
   });
+  // Before any route: every route added from here on gets the request deadline.
+  applyRequestDeadline(app, options.config.requestTimeoutMs);
   const ajv = validators();
   for (const schema of sharedSchemas) {
     ajv.body.addSchema(schema);
