@@ -1,5 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 
+const MAX_CAUSES = 1000;
+
 /**
  * Logs errors of one cause once per interval: the first at once, with all its details (stack,
  * request id); the others of that cause within the interval are counted and summed up in one line
@@ -26,6 +28,8 @@ export class ErrorDigest {
       return;
     }
     log[level](fields, msg);
+    // Bounded: past this many causes in one interval, errors are simply logged.
+    if (this.counts.size >= MAX_CAUSES) return;
     this.counts.set(cause, { count: 0, msg, level });
     if (this.timer === undefined) {
       this.timer = setTimeout(() => this.flush(), this.intervalMs);
