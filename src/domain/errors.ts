@@ -36,6 +36,7 @@ export const ERRORS = {
   rate_limited: { status: 429, title: 'Too many requests', description: 'Too many requests or failed attempts; try again after the time the detail names.' },
   headers_too_large: { status: 431, title: 'Request headers too large', description: 'The request headers are larger than Keyport accepts.' },
   internal_error: { status: 500, title: 'Internal server error', description: 'Something went wrong on the server; it has been logged.' },
+  store_unavailable: { status: 503, title: 'Store unavailable', description: 'The store is unreachable or too slow, or this node cannot vouch for its cached answers: an outage, not a bug. Retry after the Retry-After seconds.' },
 } as const satisfies Record<string, { status: number; title: string; description: string }>;
 
 /** Stable machine-readable error codes; clients may switch on them. */
@@ -86,3 +87,14 @@ export const forbidden = (detail: string, errors?: FieldError[]): AppError => ne
 
 export const confirmationRequired = (action: string): AppError =>
   new AppError('confirmation_required', `${action} cannot be undone: send "confirm": true to go ahead.`, [{ pointer: '/confirm', detail: 'must be true' }]);
+
+/** Seconds a client is asked to wait (Retry-After) when the store is unavailable. */
+export const STORE_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * The store is unreachable or too slow, or this node cannot vouch for its cached answers: an outage,
+ * not a bug (503, with Retry-After). The request may have changed nothing; retrying is safe for reads.
+ */
+export const storeUnavailable = (
+  detail = 'Keyport cannot reach its store, or the store is too slow, right now. Try again shortly.',
+): AppError => new AppError('store_unavailable', detail);

@@ -3,6 +3,7 @@ import addFormats from 'ajv-formats';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { Services } from '../services/index.js';
+import { applyRequestDeadline } from './deadline.js';
 import { registerDocs } from './docs.js';
 import type { Logging } from './logging.js';
 import { answerClientError, answerFrameworkError, installProblemHandlers } from './problem.js';
@@ -59,6 +60,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     clientErrorHandler: answerClientError,
     frameworkErrors: answerFrameworkError,
   });
+  // Before any route: every route added from here on gets the request deadline.
+  applyRequestDeadline(app, options.config.requestTimeoutMs);
   const ajv = validators();
   for (const schema of sharedSchemas) {
     ajv.body.addSchema(schema);

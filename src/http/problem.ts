@@ -2,7 +2,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Problem } from '../contract/schema.js';
-import { AppError, type FieldError } from '../domain/errors.js';
+import { AppError, STORE_RETRY_AFTER_SECONDS, storeUnavailable, type FieldError } from '../domain/errors.js';
+import { isStoreUnavailable, storeFailureCause } from '../storage/database.js';
 import { requestLog, type Logging } from './logging.js';
 
 /** RFC 9457 problem type URIs: stable, one per error code. */
@@ -37,6 +38,8 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, error:
     instance: request.url.split('?')[0],
   };
   if (error.errors?.length) body.errors = error.errors.map((e) => ({ pointer: inRequest(request, e.pointer), detail: e.detail }));
+  // An outage, not a fault of the request: say when to try again (RFC 9110 10.2.3).
+  if (error.code === 'store_unavailable') reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS));
   return reply.status(error.status).type('application/problem+json').send(body);
 }
 
@@ -63,6 +66,8 @@ function toFieldErrors(error: FastifyError): FieldError[] {
 /** Turns any error into an RFC 9457 answer; nothing internal ever reaches the client. */
 export function toAppError(error: FastifyError | AppError | Error): AppError {
   if (error instanceof AppError) return error;
+  // The store unreachable, too slow or not serving is an outage (503), not a bug (500).
+  if (isStoreUnavailable(error)) return storeUnavailable();
   const fe = error as FastifyError;
   if (fe.validation) {
     const errors = toFieldErrors(fe);
@@ -91,11 +96,25 @@ export function toAppError(error: FastifyError | AppError | Error): AppError {
   return new AppError('internal_error', 'Something went wrong on our side. It has been logged; try again later.');
 }
 
+/**
+ * Logs an error answered 5xx: once per interval and cause, with a count (the store failing fails
+ * every request the same way). Shared by the problem+json and the OAuth error handlers.
+ */
+export function logServerError(logging: Logging, request: FastifyRequest, error: Error, appError: { status: number; code?: string }): void {
+  if (appError.status < 500) return;
+  if (appError.code === 'store_unavailable' || isStoreUnavailable(error)) {
+    const cause = error instanceof AppError ? error.message : storeFailureCause(error);
+    logging.errors.report(`store:${cause}`, 'error', 'store unavailable', { err: error }, requestLog(logging, request));
+  } else {
+    logging.errors.report(`error:${error.name}:${error.message}`, 'error', 'unhandled error', { err: error }, requestLog(logging, request));
+  }
+}
+
 /** Installs the error and not-found handlers that speak problem+json. */
 export function installProblemHandlers(app: FastifyInstance, logging: Logging): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const appError = toAppError(error);
-    if (appError.status >= 500) requestLog(logging, request).error({ err: error }, 'unhandled error');
+    logServerError(logging, request, error, appError);
     return sendProblem(reply, request, appError);
   });
   app.setNotFoundHandler((request, reply) =>

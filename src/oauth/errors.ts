@@ -16,6 +16,7 @@ export type OAuthErrorCode =
   | 'invalid_token'
   | 'insufficient_scope'
   | 'slow_down'
+  | 'temporarily_unavailable'
   | 'server_error';
 
 /** The realm named in WWW-Authenticate challenges. */
@@ -126,6 +127,17 @@ export class InsufficientScope extends OAuthError {
 export class SlowDown extends OAuthError {
   constructor(description: string, retryAfterSeconds: number, headers: Record<string, string> = {}) {
     super('slow_down', 429, description, { 'retry-after': String(retryAfterSeconds), ...headers });
+  }
+}
+
+/**
+ * The store is unreachable or too slow: an outage, not a fault of the request. RFC 6749 4.1.2.1
+ * names `temporarily_unavailable` for this (for the authorization endpoint; OAuth servers use it
+ * at every endpoint), answered 503 with Retry-After.
+ */
+export class TemporarilyUnavailable extends OAuthError {
+  constructor(retryAfterSeconds: number, description = 'The server cannot reach its store right now; try again shortly.') {
+    super('temporarily_unavailable', 503, description, { 'retry-after': String(retryAfterSeconds) });
   }
 }
 

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { generateKeyString } from '../../src/domain/key-strings.js';
 import { createAccount, createKey, STORES, startTestKeyport, TEST_TOKEN, type TestKeyport } from '../helpers/keyport.js';
 import { accessToken, basic, postForm, requestToken } from '../helpers/oauth.js';
-import { ownPostgresAvailable, startOwnPostgres } from '../helpers/own-postgres.js';
+import { startOwnPostgres } from '../helpers/own-postgres.js';
 import { killHard, startProcess } from '../helpers/process.js';
 import { freshStore } from '../helpers/keyport.js';
 import { gatewayPage } from '../helpers/proxies.js';
@@ -442,36 +442,50 @@ for (const store of STORES) {
   });
 }
 
-describe('/v1/authz fails closed when Keyport cannot decide (a PostgreSQL server of its own, stopped)', { skip: !ownPostgresAvailable() }, () => {
-  test('the store gone and nothing cached: not 2xx, with X-Keyport-Code; cached answers still stand', async () => {
+describe('/v1/authz fails closed when Keyport cannot decide (a PostgreSQL server of its own, stopped)', () => {
+  test('the store gone: nothing uncached passes; with KEYPORT_STALE_POLICY=serve only what was cached valid does, by default nothing', async () => {
     const pg = await startOwnPostgres();
     const clock = new ManualClock(Date.now());
-    let keyport: Awaited<ReturnType<typeof startKeyport>> | undefined;
+    const started: Awaited<ReturnType<typeof startKeyport>>[] = [];
     try {
-      keyport = await startKeyport(loadConfig({ PORT: '0', HOST: '127.0.0.1', KEYPORT_BOOTSTRAP_TOKEN: TEST_TOKEN, DATABASE_URL: pg.url, KEYPORT_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }), { clock });
+      const database = await pg.createDatabase();
+      const start = async (stalePolicy: string) => {
+        const keyport = await startKeyport(
+          loadConfig({ PORT: '0', HOST: '127.0.0.1', KEYPORT_BOOTSTRAP_TOKEN: TEST_TOKEN, DATABASE_URL: database, KEYPORT_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'), KEYPORT_STALE_POLICY: stalePolicy }),
+          { clock },
+        );
+        started.push(keyport);
+        return keyport;
+      };
+      const serving = await start('serve');
+      const strict = await start('unavailable');
       const api = (method: string, path: string, body?: unknown) =>
-        call(`${keyport!.url}${path}`, { method, headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        call(`${serving.url}${path}`, { method, headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
       const account = (await api('POST', '/v1/accounts', { name: 'Outage shop', provisionDefaultKeys: false })).body.id;
       const key = async () => (await api('POST', `/v1/accounts/${account}/keys`, { name: 'k', environment: 'production', kind: 'custom', credentialType: 'token', active: true, scopes: ['order.read'] })).body.secret;
       const seen = await key();
       const never = await key();
-      const ask = (secret: string) =>
-        call(`${keyport!.url}/v1/authz?environment=production&scopes=order.read`, { headers: { 'keyport-service-token': TEST_TOKEN, authorization: `Bearer ${secret}` } });
-      assert.equal((await ask(seen)).status, 200);
+      const ask = (node: { url: string }, secret: string) =>
+        call(`${node.url}/v1/authz?environment=production&scopes=order.read`, { headers: { 'keyport-service-token': TEST_TOKEN, authorization: `Bearer ${secret}` } });
+      for (const node of [serving, strict]) assert.equal((await ask(node, seen)).status, 200);
 
-      await pg.kill();
-      const unseen = await ask(never);
-      assert.ok(unseen.status >= 500, `an undecidable request is refused: ${unseen.status} ${unseen.text}`);
-      assert.ok(unseen.headers.get('x-keyport-code'), 'with its code');
-      assert.equal(unseen.headers.get('x-keyport-account'), null);
-      assert.equal(unseen.body.detail.includes('ECONNREFUSED'), false, 'nothing internal leaks');
-      assert.equal((await ask(seen)).status, 200, 'a credential cached as valid still is');
-      clock.advance(2000);
-      const uncachedCaller = await ask(seen);
-      assert.ok(uncachedCaller.status >= 500, `the service token no longer cached: ${uncachedCaller.status}`);
+      await pg.stop('immediate');
+      for (const node of [serving, strict]) {
+        const unseen = await ask(node, never);
+        assert.ok(unseen.status >= 500, `an undecidable request is refused: ${unseen.status} ${unseen.text}`);
+        assert.ok(unseen.headers.get('x-keyport-code'), 'with its code');
+        assert.equal(unseen.headers.get('x-keyport-account'), null);
+        assert.equal(unseen.body.detail.includes('ECONNREFUSED'), false, 'nothing internal leaks');
+      }
+      // Past the revocation bound the strict node vouches for nothing; the serving one keeps its cache.
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      const stale = await ask(strict, seen);
+      assert.equal(stale.status, 503, `a node behind the event log answers no cached valid: ${stale.status} ${stale.text}`);
+      assert.equal(stale.headers.get('x-keyport-code'), 'store_unavailable');
+      assert.equal((await ask(serving, seen)).status, 200, 'KEYPORT_STALE_POLICY=serve answers a credential cached as valid');
     } finally {
-      await keyport?.close().catch(() => undefined);
-      await pg.dispose();
+      for (const keyport of started) await keyport.close().catch(() => undefined);
+      await pg.destroy();
     }
   });
 });
