@@ -22,7 +22,11 @@ export function startProcess(env: Record<string, string>): Promise<KeyportProces
     });
     let out = '';
     let started = false;
-    const timer = setTimeout(() => reject(new Error(`Keyport did not start:\n${out}`)), 20_000);
+    // Generous: a loaded machine compiles the TypeScript slowly. A node that never listens is ended.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`Keyport did not start within 60 s:\n${out}`));
+    }, 60_000);
     const onData = (d: Buffer) => {
       out += d;
       const match = started ? null : /listening on (http:\/\/\S+)/.exec(out);
