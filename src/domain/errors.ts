@@ -22,6 +22,7 @@ export const ERRORS = {
   unauthenticated: { status: 401, title: 'Authentication required', description: 'No credentials, or credentials that are unknown, expired or revoked.' },
   forbidden: { status: 403, title: 'Forbidden', description: 'The caller is authenticated but may not do this (a missing permission, a failed CSRF check).' },
   account_not_eligible: { status: 403, title: 'Account not eligible', description: 'The account may not create API keys.' },
+  ip_not_allowed: { status: 403, title: 'Address not allowed', description: "The request comes from an address outside the key's ipAllowlist (or the address is unknown)." },
   secret_reveal_not_permitted: { status: 403, title: 'Secret reveal not permitted', description: 'The account never reveals secrets (its secretReveal setting is "never").' },
   not_found: { status: 404, title: 'Not found', description: 'No such endpoint, or no such object in an account the caller may see.' },
   conflict: { status: 409, title: 'Conflict', description: 'The change conflicts with what exists (a name or e-mail taken, an existing grant, the last owner).' },
@@ -30,6 +31,7 @@ export const ERRORS = {
   payload_too_large: { status: 413, title: 'Payload too large', description: 'The request body is larger than the endpoint accepts.' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type', description: 'The request body is not application/json.' },
   rate_limited: { status: 429, title: 'Too many requests', description: 'Too many requests or failed attempts; try again after the time the detail names.' },
+  usage_exceeded: { status: 429, title: 'Credits used up', description: "The key's credits are used up; they come back at its next refill, or when an operator tops them up." },
   internal_error: { status: 500, title: 'Internal server error', description: 'Something went wrong on the server; it has been logged.' },
 } as const satisfies Record<string, { status: number; title: string; description: string }>;
 

@@ -17,6 +17,7 @@ import { auditRoutes } from './routes/audit.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { signingKeyRoutes } from './routes/signing-keys.js';
 import { verifyRoutes } from './routes/verify.js';
+import { usageRoutes } from './routes/usage.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 import { keyCountRoutes } from './routes/key-counts.js';
 import { portalRoutes } from './routes/portal.js';
@@ -77,7 +78,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(operatorRoutes, { services });
   await app.register(grantRoutes, { services });
   await app.register(auditRoutes, { services });
-  await app.register(verifyRoutes, { services });
+  await app.register(verifyRoutes, { services, config });
+  await app.register(usageRoutes, { services });
   await app.register(oauthRoutes, { services, config, logging, prefix: '/oauth' });
   await app.register(wellKnownRoutes, { services, config });
   await app.register(signingKeyRoutes, { services });

@@ -11,6 +11,7 @@ import { toKeyView } from './key-view.js';
 import { OperatorsService } from './operators-service.js';
 import { KeysService } from './keys-service.js';
 import { createTokenServices, type TokenServices } from './oauth-services.js';
+import { UsageService } from './usage-service.js';
 
 /** Every service of a Keyport node, wired over one store. */
 export interface Services {
@@ -24,6 +25,8 @@ export interface Services {
   audit: AuditService;
   operators: OperatorsService;
   grants: GrantsService;
+  /** Usage analytics: counts per key and outcome, hourly and daily. */
+  usage: UsageService;
   /** Access tokens and verification: the OAuth endpoints, the hot path, their background tasks. */
   tokens: TokenServices;
 }
@@ -34,7 +37,9 @@ export function createServices({ store, catalog, clock, keyring, oauth }: { stor
   const audit = new AuditService(store, clock);
   const grants = new GrantsService(store, catalog, clock, audit);
   recordKeyEvents(keys, audit, catalog, clock);
+  const usage = new UsageService(store, clock);
   return {
+    usage,
     audit,
     grants,
     operators: new OperatorsService(store, clock, audit, auth),
@@ -45,7 +50,7 @@ export function createServices({ store, catalog, clock, keyring, oauth }: { stor
     accounts: new AccountsService(store, catalog, clock, audit),
     keys,
     auth,
-    tokens: createTokenServices({ store, catalog, clock, keyring, keys, auth, grants, config: oauth ?? defaultOAuthConfig() }),
+    tokens: createTokenServices({ store, catalog, clock, keyring, keys, auth, grants, usageAnalytics: usage, config: oauth ?? defaultOAuthConfig() }),
   };
 }
 

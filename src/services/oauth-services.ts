@@ -17,6 +17,8 @@ import type { GrantChangeListener, GrantsService } from './grants-service.js';
 import type { KeyChange, KeysService } from './keys-service.js';
 import { LocalRateLimiter, RedisRateLimiter, type RateLimiter } from './rate-limiter.js';
 import { UsageRecorder } from './usage-recorder.js';
+import { CreditsLedger } from './credits.js';
+import { UsageService } from './usage-service.js';
 import { VerificationService } from './verification-service.js';
 
 /** Key-change events are kept this long in the log: far longer than any node lags behind. */
@@ -42,6 +44,8 @@ export interface TokenServices {
   oauth: OAuthServices;
   verification: VerificationService;
   usage: UsageRecorder;
+  /** Credits spent by verifications and token requests. */
+  credits: CreditsLedger;
   rateLimiter: RateLimiter;
   sync: ClusterSync;
   /** Loads signing keys and revocations and starts the background tasks. */
@@ -68,9 +72,10 @@ export function createTokenServices(deps: {
   keys: KeysService;
   auth: AuthService;
   grants: GrantsService;
+  usageAnalytics: UsageService;
   config: OAuthConfig;
 }): TokenServices {
-  const { store, catalog, clock, keyring, keys, auth, grants, config } = deps;
+  const { store, catalog, clock, keyring, keys, auth, grants, usageAnalytics, config } = deps;
   const sync = new ClusterSync(store, clock, config.syncIntervalMs);
   const signingKeys = new SigningKeys(store, keyring, clock, {
     rotationIntervalMs: config.signingKeyRotation * 1000,
@@ -78,7 +83,8 @@ export function createTokenServices(deps: {
   });
   const revocations = new RevocationList(sync, clock);
   const rateLimiter: RateLimiter = config.redisUrl ? new RedisRateLimiter(config.redisUrl) : new LocalRateLimiter();
-  const usage = new UsageRecorder(store);
+  const usage = new UsageRecorder(store, config.usageAnalytics);
+  const credits = new CreditsLedger(store);
   const now = () => clock.now();
   const windowMs = config.authFailureWindow * 1000;
   const throttles = {
@@ -86,7 +92,7 @@ export function createTokenServices(deps: {
     byAddress: new FailureThrottle({ maxFailures: config.authFailuresPerAddress, windowMs, now }),
   };
   const clients = new ClientAuthenticator(store, catalog, clock, throttles);
-  const verification = new VerificationService(store, catalog, clock, signingKeys, revocations, rateLimiter, usage);
+  const verification = new VerificationService(store, catalog, clock, signingKeys, revocations, rateLimiter, usage, credits);
 
   signingKeys.onRotated = () =>
     sync.publish([{ kind: 'signing_keys_changed', keyId: null, clientId: null, jti: null, lookups: [], expiresAt: clock.now() + CHANGE_EVENT_RETENTION_MS, createdAt: clock.now() }]);
@@ -123,7 +129,7 @@ export function createTokenServices(deps: {
   const timers: NodeJS.Timeout[] = [];
   const services: TokenServices = {
     oauth: {
-      token: new TokenEndpoint(clients, signingKeys, store, clock, rateLimiter, usage, config.tokenAudience, grants),
+      token: new TokenEndpoint(clients, signingKeys, store, clock, rateLimiter, usage, credits, config.tokenAudience, grants),
       introspection: new IntrospectionEndpoint(auth, clients, verification),
       revocation: new RevocationEndpoint(auth, clients, verification, revocations),
       signingKeys,
@@ -133,6 +139,7 @@ export function createTokenServices(deps: {
     },
     verification,
     usage,
+    credits,
     rateLimiter,
     sync,
     onBackgroundError: () => {},
@@ -164,6 +171,7 @@ export function createTokenServices(deps: {
         revocations.sweep();
         await signingKeys.purge();
         await store.repos.clusterEvents.purge(clock.now());
+        await usageAnalytics.maintain();
       });
     },
     async stop() {

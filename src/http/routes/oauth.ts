@@ -5,6 +5,7 @@ import { InvalidRequest, OAuthError, ServerError } from '../../oauth/errors.js';
 import { FormParams, type OAuthRequest } from '../../oauth/form.js';
 import type { Services } from '../../services/index.js';
 import { requestLog, type Logging } from '../logging.js';
+import { clientAddress } from '../client-address.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 
@@ -55,7 +56,8 @@ export const oauthRoutes: FastifyPluginAsync<{ services: Services; config: Reado
   const read = (request: FastifyRequest): OAuthRequest => ({
     params: FormParams.parse(request.body as string | undefined),
     authorization: request.headers.authorization,
-    sourceAddress: request.ip,
+    // The client's address (the forwarded one behind a trusted proxy): throttling and IP allowlists use it.
+    sourceAddress: clientAddress(request, config.trustedProxies),
     baseUrl: config.publicUrl ?? `${request.protocol}://${request.host}`,
   });
   const methodNotAllowed = async (_request: FastifyRequest, reply: FastifyReply) =>
@@ -69,7 +71,8 @@ export const oauthRoutes: FastifyPluginAsync<{ services: Services; config: Reado
       schema: {
         tags: ['oauth'],
         summary: 'Client credentials grant (RFC 6749 4.4): trade a client id and secret for a JWT access token (RFC 9068)',
-        description: 'Authenticate with HTTP Basic (client_secret_basic) or client_id and client_secret in the body (client_secret_post).',
+        description:
+          "Authenticate with HTTP Basic (client_secret_basic) or client_id and client_secret in the body (client_secret_post). A key with an IP allowlist is refused from other addresses (403 access_denied; behind a proxy listed in KEYPORT_TRUSTED_PROXIES the forwarded address counts); a key with credits spends one per token, and without any left is refused with 429 usage_exceeded.",
         security: [],
         body: formBody(
           {
@@ -97,6 +100,7 @@ export const oauthRoutes: FastifyPluginAsync<{ services: Services; config: Reado
           },
           400: oauthError,
           401: oauthError,
+          403: oauthError,
           429: oauthError,
         },
       },
