@@ -32,7 +32,7 @@ export const UsageQuery = Type.Object(
     key: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: "One key's usage; without it, the whole account's." })),
     environment: Type.Optional(oneOf(ENVIRONMENTS, { description: 'Only keys of this environment (account-wide usage).' })),
     granularity: Type.Optional(oneOf(USAGE_GRANULARITIES, { default: 'hour', description: 'hour (kept 90 days) or day (kept 2 years).' })),
-    from: Type.Optional(Type.String({ format: 'date-time', description: 'Default: 24 hours (hour) or 30 days (day) before `to`. Rounded down to its bucket.' })),
+    from: Type.Optional(Type.String({ format: 'date-time', description: 'Rounded down to its bucket. Default: the 24 hours (hour) or 30 days (day) that end with the bucket of `to`.' })),
     to: Type.Optional(Type.String({ format: 'date-time', description: 'Default: now. Exclusive; rounded up to its bucket.' })),
     top: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, default: 10, description: 'Account-wide: how many of the most used keys to list.' })),
   },

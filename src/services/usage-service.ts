@@ -32,8 +32,8 @@ export class UsageService {
     const now = this.clock.now();
     const toMs = query.to === undefined ? now : Date.parse(query.to);
     const to = Math.ceil(toMs / size) * size;
-    const fromMs = query.from === undefined ? toMs - (granularity === 'hour' ? DAY_MS : 30 * DAY_MS) : Date.parse(query.from);
-    const from = Math.floor(fromMs / size) * size;
+    // By default the last 24 hours, or 30 days, up to and with the current bucket.
+    const from = query.from === undefined ? to - (granularity === 'hour' ? DAY_MS : 30 * DAY_MS) : Math.floor(Date.parse(query.from) / size) * size;
     if (from >= to) throw new AppError('validation_failed', 'from is not before to: the range is empty.', [{ pointer: '/from', detail: 'must be before to' }]);
     const maxDays = USAGE_MAX_RANGE_DAYS[granularity];
     if (to - from > maxDays * DAY_MS)
