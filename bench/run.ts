@@ -79,7 +79,9 @@ interface Scenario {
   headers?: Record<string, string>;
   body?: string;
   /** A check of one answer, run before measuring: the bench must measure what it claims to. */
-  expect: (status: number, body: string) => boolean;
+  expect: (status: number, body: string, headers: Headers) => boolean;
+  /** The status every answer must have (default: any 2xx). */
+  status?: number;
 }
 
 interface Measured {
@@ -99,7 +101,7 @@ async function measure(s: Scenario, round: number): Promise<Measured> {
   const init = { method: s.method, headers: s.headers, body: s.body };
   const probe = await fetch(url, init);
   const text = await probe.text();
-  if (!s.expect(probe.status, text)) throw new Error(`${s.name}: unexpected answer ${probe.status} ${text.slice(0, 300)}`);
+  if (!s.expect(probe.status, text, probe.headers)) throw new Error(`${s.name}: unexpected answer ${probe.status} ${text.slice(0, 300)}`);
   const options = { url, connections: CONNECTIONS, method: s.method, headers: s.headers, body: s.body };
   // The first round warms the JIT up for longer.
   await autocannon({ ...options, duration: round === 0 ? 3 * WARMUP : WARMUP });
@@ -118,11 +120,17 @@ async function measure(s: Scenario, round: number): Promise<Measured> {
     cpuPerRequest: Math.round(cpu / Math.max(1, requests)),
     cores: cpu / wall,
     requests,
-    errors: result.errors + result.timeouts + result.non2xx,
+    errors: result.errors + result.timeouts + unexpectedStatuses(result, s.status),
   };
   process.stdout.write(`  ${m.name.padEnd(48)} ${String(m.rps).padStart(6)} req/s  p50 ${m.p50} ms  p99 ${m.p99} ms  ${m.cpuPerRequest} µs CPU/req  ${m.cores.toFixed(2)} cores${m.errors ? `  ${m.errors} errors` : ''}\n`);
   if (m.errors) throw new Error(`${s.name}: ${m.errors} errors or unexpected statuses`);
   return m;
+}
+
+/** Answers of another status than the scenario's (any 2xx when it names none). */
+function unexpectedStatuses(result: { non2xx: number; statusCodeStats?: Record<string, { count?: number }> }, status: number | undefined): number {
+  if (status === undefined) return result.non2xx;
+  return Object.entries(result.statusCodeStats ?? {}).reduce((n, [code, stats]) => (Number(code) === status ? n : n + (stats.count ?? 0)), 0);
 }
 
 const median = (values: number[]) => {
@@ -205,6 +213,11 @@ async function main(): Promise<void> {
     const basicOidc = `Basic ${Buffer.from(`${OIDC_CLIENT.id}:${OIDC_CLIENT.secret}`).toString('base64')}`;
     const form = { 'content-type': 'application/x-www-form-urlencoded' };
 
+    // Forward-auth as a gateway sends it (nginx's sub-request: the client's headers, the service token, X-Forwarded-For).
+    const authzPath = '?environment=production&scopes=product.read';
+    const gatewayHeaders = (credential: string) => ({ 'keyport-service-token': OWNER_TOKEN, authorization: `Bearer ${credential}`, 'x-forwarded-for': '203.0.113.7', accept: '*/*' });
+    const authzValid = (status: number, _body: string, headers: Headers) => status === 200 && headers.get('x-keyport-key-id') !== null;
+
     const listExpect = ok((b) => Array.isArray(b.items) && b.items.length === 50);
     const scenarios: Record<string, Scenario> = {
       barePost: { name: 'bare Fastify POST (fixed JSON)', server: bare, path: '/bare', method: 'POST', ...verifyBody, expect: (st) => st === 200 },
@@ -216,6 +229,11 @@ async function main(): Promise<void> {
       verifyJwtOff: { name: 'POST /v1/verify, JWT, usage analytics off', server: keyportOff, path: '/v1/verify', method: 'POST', ...verifyJwtBody, expect: ok((b) => b.valid === true) },
       token: { name: 'POST /oauth/token (Keyport)', server: keyport, path: '/oauth/token', method: 'POST', headers: { ...form, authorization: basicKeyport }, body: 'grant_type=client_credentials', expect: ok((b) => typeof b.access_token === 'string') },
       oidc: { name: 'POST /token (oidc-provider, JWT, ES256)', server: oidc, path: '/token', method: 'POST', headers: { ...form, authorization: basicOidc }, body: 'grant_type=client_credentials&scope=product.read', expect: ok((b) => typeof b.access_token === 'string') },
+      bareAuthz: { name: 'bare Fastify GET, 200 with headers (authz request)', server: bare, path: `/bare-authz${authzPath}`, method: 'GET', headers: gatewayHeaders(seeded.tokenKey), expect: authzValid },
+      authzKey: { name: 'GET /v1/authz, valid key', server: keyport, path: `/v1/authz${authzPath}`, method: 'GET', headers: gatewayHeaders(seeded.tokenKey), expect: authzValid },
+      authzUnknown: { name: 'GET /v1/authz, unknown key (401)', server: keyport, path: `/v1/authz${authzPath}`, method: 'GET', headers: gatewayHeaders(unknownWellFormed), status: 401, expect: (st, _b, h) => st === 401 && h.get('x-keyport-code') === 'unknown' },
+      bareAuthzJwt: { name: 'bare Fastify GET, 200 with headers (JWT authz request)', server: bare, path: `/bare-authz${authzPath}`, method: 'GET', headers: gatewayHeaders(accessToken), expect: authzValid },
+      authzJwt: { name: 'GET /v1/authz, JWT access token', server: keyport, path: `/v1/authz${authzPath}`, method: 'GET', headers: gatewayHeaders(accessToken), expect: authzValid },
       bareGet: { name: 'bare Fastify GET (fixed JSON)', server: bare, path: '/bare', method: 'GET', expect: (st) => st === 200 },
       healthz: { name: 'GET /healthz (Keyport, no work)', server: keyport, path: '/healthz', method: 'GET', expect: ok((b) => b.status === 'ok') },
       listFiltered: { name: 'GET keys ?environment&active&sort=-createdAt', server: keyport, path: list('environment=production&active=true&sort=-createdAt&limit=50'), method: 'GET', ...ownerGet, expect: listExpect },
@@ -276,7 +294,7 @@ function writeReport(x: {
     `- Server cores: the server's CPU time over the measured seconds. Node serves requests on one thread, so near 1.00 the server set the pace; Keyport's token endpoint goes above it by signing on the thread pool.`,
     `- Rounds: every row was measured in ${ROUNDS} rounds of ${DURATION} s (after a warm-up), the rounds taking turns over all rows; the table shows the medians, and the lowest and highest req/s of the rounds. The ratios (and the targets) are the medians of the ratios within each round, where a row and its baseline were measured seconds apart.`,
     `- Store: embedded SQLite with ${x.seeded.total.toLocaleString('en')} keys (seeded through the repository layer in one transaction in ${x.seedSeconds.toFixed(0)} s; keyport.db ${x.dbMb} MB), ${Math.min(BIG_ACCOUNT_KEYS, x.seeded.total).toLocaleString('en')} of them in the account the listings read.`,
-    '- Keyport runs as `node --import tsx src/start.ts` with `KEYPORT_LOG_LEVEL=warn`, usage analytics on (the default); a second node on the same store runs with `KEYPORT_USAGE_ANALYTICS=off` for the two rows that say so. The baseline is a bare Fastify app whose route returns a fixed JSON body (bench/bare-server.ts), sent the same request (headers and body) as the valid-key row; the JWT row, whose body is some 700 bytes longer, has a baseline of its own sent its very request. The token endpoint is compared with oidc-provider issuing client-credentials JWT access tokens signed with ES256 like Keyport (bench/oidc-provider-server.ts).',
+    '- Keyport runs as `node --import tsx src/start.ts` with `KEYPORT_LOG_LEVEL=warn`, usage analytics on (the default); a second node on the same store runs with `KEYPORT_USAGE_ANALYTICS=off` for the two rows that say so. The baseline is a bare Fastify app whose route returns a fixed JSON body (bench/bare-server.ts), sent the same request (headers and body) as the valid-key row; the JWT row, whose body is some 700 bytes longer, has a baseline of its own sent its very request. The `/v1/authz` rows (forward-auth: `GET` with the service token, the client\'s `Authorization` and `X-Forwarded-For`, as a gateway sends it) have a bare route answering 200 with the same identity headers as theirs, sent the very request (one for the key, one for the JWT). The token endpoint is compared with oidc-provider issuing client-credentials JWT access tokens signed with ES256 like Keyport (bench/oidc-provider-server.ts).',
     '- CPU/req: user + system CPU time of the server process (from /proc/<pid>/stat) over the measured seconds, divided by the requests served. Steadier than req/s.',
     '',
     '| scenario | req/s | req/s range | p50 ms | p99 ms | CPU µs/req | server cores | req/s ÷ baseline | p99 ÷ baseline | CPU ÷ baseline | target |',
@@ -288,6 +306,11 @@ function writeReport(x: {
     row('bareJwt', null, 'baseline for the JWT row'),
     row('verifyJwt', 'bareJwt', verifyTarget('verifyJwt', 'bareJwt')),
     row('verifyJwtOff', 'bareJwt', 'the JWT row without usage counting'),
+    row('bareAuthz', null, 'baseline for the /v1/authz rows'),
+    row('authzKey', 'bareAuthz', verifyTarget('authzKey', 'bareAuthz')),
+    row('authzUnknown', 'bareAuthz', verifyTarget('authzUnknown', 'bareAuthz')),
+    row('bareAuthzJwt', null, 'baseline for the /v1/authz JWT row'),
+    row('authzJwt', 'bareAuthzJwt', verifyTarget('authzJwt', 'bareAuthzJwt')),
     row('token', 'barePost', `>= 2x oidc-provider: ${tokenVsOidc.toFixed(2)}x, ${check(tokenVsOidc >= 2)}`),
     row('oidc', 'barePost', 'comparison for /oauth/token'),
     row('bareGet', null, 'baseline for the GET rows'),

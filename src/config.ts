@@ -4,7 +4,7 @@ import { buildCatalog, type Catalog, type CatalogInput } from './domain/catalog.
 import { DEFAULT_CATALOG } from './domain/default-catalog.js';
 import { parseKek, type Kek } from './domain/envelope.js';
 import { IpAllowlist, parseAddressList } from './domain/usage-controls.js';
-import type { StorageOptions } from './storage/database.js';
+import { DEFAULT_STORE_TIMEOUTS, type StorageOptions, type StoreTimeouts } from './storage/database.js';
 
 /** Keyport's configuration, read once from the environment at start-up. */
 export interface Config {
@@ -14,7 +14,19 @@ export interface Config {
   host: string;
   /** KEYPORT_PUBLIC_URL: the URL clients reach this server at; used in quick starts and as the token issuer. */
   publicUrl: string | null;
-  /** DATABASE_URL (postgres://...) selects PostgreSQL; otherwise SQLite under KEYPORT_DATA_DIR (default ./data). */
+  /**
+   * DATABASE_URL (postgres://...) selects PostgreSQL; otherwise SQLite under KEYPORT_DATA_DIR (default
+   * ./data). With it come the bounds on every wait for the store:
+   * - KEYPORT_DB_STATEMENT_TIMEOUT_MS (default 3000): the longest one statement may run. PostgreSQL
+   *   cancels it (statement_timeout), and Keyport gives up on the connection a little later if the
+   *   server does not answer at all (a frozen database); it also bounds how long a transaction may sit
+   *   idle (idle_in_transaction_session_timeout), so a frozen node cannot hold row locks.
+   * - KEYPORT_DB_LOCK_TIMEOUT_MS (default 1000): the longest a statement waits for a row or table
+   *   lock (PostgreSQL lock_timeout; SQLite busy_timeout). At most the statement timeout.
+   * - KEYPORT_DB_POOL_TIMEOUT_MS (default 2000, PostgreSQL): the longest a request waits for a
+   *   connection, a free one of the pool or a new one.
+   * - KEYPORT_DB_POOL_SIZE (default 10, PostgreSQL): connections per node.
+   */
   storage: StorageOptions;
   /** KEYPORT_BOOTSTRAP_TOKEN: the platform owner token to install (16+ characters); generated and printed once when unset. */
   bootstrapToken: string | undefined;
@@ -39,7 +51,32 @@ export interface Config {
    * connection's address counts and X-Forwarded-For is ignored. Default: none (no proxy trusted).
    */
   trustedProxies: IpAllowlist | null;
+  /**
+   * KEYPORT_REQUEST_TIMEOUT_MS: the deadline of every request (default 10000). A request not
+   * answered by then is answered 503 store_unavailable (under /oauth, temporarily_unavailable).
+   */
+  requestTimeoutMs: number;
+  /**
+   * KEYPORT_STARTUP_WAIT: seconds a starting node keeps retrying a store it cannot reach, saying so
+   * in its log, before it gives up and exits with code 2 (default 60; 0 exits at once). A store that
+   * refuses the credentials or lacks the database is not retried.
+   */
+  startupWaitSeconds: number;
+  /**
+   * KEYPORT_SHUTDOWN_TIMEOUT: seconds a node given SIGTERM or SIGINT takes at most to finish its
+   * requests in flight and write what is pending (lastUsedAt) before it exits (default 15).
+   */
+  shutdownTimeoutSeconds: number;
+  /**
+   * KEYPORT_LOG_REPEAT_INTERVAL: seconds over which errors of one cause (the store unreachable, say)
+   * are logged once, then summed up in one line with their count (default 10).
+   */
+  logRepeatIntervalSeconds: number;
 }
+
+/** What a node answers for credentials it cannot re-check while its view of the cluster event log is too old. */
+export const STALE_POLICIES = ['unavailable', 'serve'] as const;
+export type StalePolicy = (typeof STALE_POLICIES)[number];
 
 /** Configuration of access tokens and the verification path. */
 export interface OAuthConfig {
@@ -51,8 +88,27 @@ export interface OAuthConfig {
   signingKeyPrepublish: number;
   /** KEYPORT_SYNC_INTERVAL_MS: how often a node reads revocations and key changes made by other nodes (default 250 ms). */
   syncIntervalMs: number;
+  /**
+   * KEYPORT_MAX_STALENESS_MS: how old a node's view of the cluster event log may be before its cached
+   * answers are not trusted (default 1000, the revocation promise; more than KEYPORT_SYNC_INTERVAL_MS).
+   * Past it, verification first reads the log; when the store cannot be read, see stalePolicy.
+   */
+  maxStalenessMs: number;
+  /**
+   * KEYPORT_STALE_POLICY: what a node answers for keys and tokens it cannot re-check while its view
+   * is too old and the store cannot be read. `unavailable` (default): 503 store_unavailable (under
+   * /oauth, temporarily_unavailable), so no revoked credential is ever answered valid. `serve`: the
+   * cached answer, for operators who prefer availability to the revocation bound.
+   */
+  stalePolicy: StalePolicy;
   /** REDIS_URL: a redis:// URL; rate-limit counters are then shared by every node instead of kept per node. */
   redisUrl: string | null;
+  /**
+   * KEYPORT_REDIS_TIMEOUT_MS: the longest a Redis command may take (default 250). A command that
+   * fails or takes longer switches rate-limit counting to this node's own counters until Redis
+   * answers again (checked every second).
+   */
+  redisTimeoutMs: number;
   /** KEYPORT_AUTH_FAILURES_PER_CLIENT: failed client authentications per client id before it is refused for the window (default 10). */
   authFailuresPerClient: number;
   /** KEYPORT_AUTH_FAILURES_PER_ADDRESS: failed client authentications per source address before it is refused for the window (default 100). */
@@ -138,6 +194,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   }
 
   const oauth = parseOAuthConfig(env, problems);
+  const timeouts = parseStoreTimeouts(env, problems);
+  storage = storage.kind === 'sqlite' ? { ...storage, timeouts } : { ...storage, timeouts, poolSize: parseInteger(env, 'KEYPORT_DB_POOL_SIZE', 10, 1, 1000, problems, ' connections') };
+  const requestTimeoutMs = parseInteger(env, 'KEYPORT_REQUEST_TIMEOUT_MS', 10_000, 100, 600_000, problems, ' milliseconds');
+  const startupWaitSeconds = parseInteger(env, 'KEYPORT_STARTUP_WAIT', 60, 0, 86_400, problems, ' seconds');
+  const shutdownTimeoutSeconds = parseInteger(env, 'KEYPORT_SHUTDOWN_TIMEOUT', 15, 1, 3600, problems, ' seconds');
+  const logRepeatIntervalSeconds = parseInteger(env, 'KEYPORT_LOG_REPEAT_INTERVAL', 10, 1, 3600, problems, ' seconds');
 
   let trustedProxies: IpAllowlist | null = null;
   const proxies = env.KEYPORT_TRUSTED_PROXIES?.trim();
@@ -149,7 +211,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   }
 
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
-  return Object.freeze({ port, host, publicUrl, storage, bootstrapToken, catalog: catalog!, logLevel, encryptionKey, previousEncryptionKeys, oauth, trustedProxies });
+  return Object.freeze({
+    port,
+    host,
+    publicUrl,
+    storage,
+    bootstrapToken,
+    catalog: catalog!,
+    logLevel,
+    encryptionKey,
+    previousEncryptionKeys,
+    oauth,
+    requestTimeoutMs,
+    startupWaitSeconds,
+    shutdownTimeoutSeconds,
+    logRepeatIntervalSeconds,
+    trustedProxies,
+  });
+}
+
+function parseStoreTimeouts(env: NodeJS.ProcessEnv, problems: string[]): StoreTimeouts {
+  const d = DEFAULT_STORE_TIMEOUTS;
+  const statementMs = parseInteger(env, 'KEYPORT_DB_STATEMENT_TIMEOUT_MS', d.statementMs, 100, 600_000, problems, ' milliseconds');
+  const lockMs = parseInteger(env, 'KEYPORT_DB_LOCK_TIMEOUT_MS', d.lockMs, 10, 600_000, problems, ' milliseconds');
+  const poolMs = parseInteger(env, 'KEYPORT_DB_POOL_TIMEOUT_MS', d.poolMs, 100, 600_000, problems, ' milliseconds');
+  if (lockMs > statementMs)
+    problems.push(`KEYPORT_DB_LOCK_TIMEOUT_MS (${lockMs} ms) must not be longer than KEYPORT_DB_STATEMENT_TIMEOUT_MS (${statementMs} ms): a statement waiting for a lock is cancelled at the statement timeout`);
+  return { statementMs, lockMs, poolMs };
 }
 
 function parsePort(value: string | undefined, problems: string[]): number {
@@ -216,12 +304,22 @@ function parseOAuthConfig(env: NodeJS.ProcessEnv, problems: string[]): OAuthConf
   const prepublish = parseInteger(env, 'KEYPORT_SIGNING_KEY_PREPUBLISH', 300, 0, 86_400, problems, ' seconds');
   if (rotation > 0 && prepublish >= rotation)
     problems.push(`KEYPORT_SIGNING_KEY_PREPUBLISH (${prepublish} s) must be shorter than KEYPORT_SIGNING_KEY_ROTATION (${rotation} s): a key must sign before the next one is made`);
+  const syncIntervalMs = parseInteger(env, 'KEYPORT_SYNC_INTERVAL_MS', 250, 50, 5000, problems, ' milliseconds');
+  const maxStalenessMs = parseInteger(env, 'KEYPORT_MAX_STALENESS_MS', 1000, 100, 600_000, problems, ' milliseconds');
+  if (maxStalenessMs <= syncIntervalMs)
+    problems.push(`KEYPORT_MAX_STALENESS_MS (${maxStalenessMs} ms) must be longer than KEYPORT_SYNC_INTERVAL_MS (${syncIntervalMs} ms): a node reads the log once per interval`);
+  const policy = env.KEYPORT_STALE_POLICY?.trim() || 'unavailable';
+  if (!(STALE_POLICIES as readonly string[]).includes(policy))
+    problems.push(`KEYPORT_STALE_POLICY must be ${STALE_POLICIES.join(' or ')} (got '${policy}')`);
   return {
     tokenAudience,
     signingKeyRotation: rotation,
     signingKeyPrepublish: prepublish,
-    syncIntervalMs: parseInteger(env, 'KEYPORT_SYNC_INTERVAL_MS', 250, 50, 5000, problems, ' milliseconds'),
+    syncIntervalMs,
+    maxStalenessMs,
+    stalePolicy: (STALE_POLICIES as readonly string[]).includes(policy) ? (policy as StalePolicy) : 'unavailable',
     redisUrl,
+    redisTimeoutMs: parseInteger(env, 'KEYPORT_REDIS_TIMEOUT_MS', 250, 10, 60_000, problems, ' milliseconds'),
     authFailuresPerClient: parseInteger(env, 'KEYPORT_AUTH_FAILURES_PER_CLIENT', 10, 1, 1_000_000, problems),
     authFailuresPerAddress: parseInteger(env, 'KEYPORT_AUTH_FAILURES_PER_ADDRESS', 100, 1, 1_000_000, problems),
     authFailureWindow: parseInteger(env, 'KEYPORT_AUTH_FAILURE_WINDOW', 300, 1, 86_400, problems, ' seconds'),

@@ -60,12 +60,26 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   }
   console.log(`Keyport is listening on ${url} (store: ${services.store.storage.describe}). Portal: ${url}/  API reference: ${url}/docs`);
 
+  // Graceful shutdown: stop accepting, finish the requests in flight, write what is pending
+  // (lastUsedAt) while the store answers, then exit; never longer than KEYPORT_SHUTDOWN_TIMEOUT.
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    keyport.log.info({ signal }, 'shutting down');
-    await keyport.close();
+    const limit = config.shutdownTimeoutSeconds;
+    keyport.log.warn({ signal }, `shutting down: finishing the requests in flight (at most ${limit} s)`);
+    const timer = setTimeout(() => {
+      keyport.log.error(`shutdown took longer than ${limit} s (KEYPORT_SHUTDOWN_TIMEOUT); exiting with requests or writes unfinished`);
+      process.exit(1);
+    }, limit * 1000);
+    timer.unref();
+    try {
+      await keyport.close();
+    } catch (err) {
+      keyport.log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+    keyport.log.warn('shut down');
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));

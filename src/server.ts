@@ -8,7 +8,7 @@ import { buildApp } from './http/app.js';
 import { createLogging } from './http/logging.js';
 import { createServices, type Services } from './services/index.js';
 import { kekFromBytes, Keyring, parseKek, type Kek } from './domain/envelope.js';
-import { openStorage, StorageError } from './storage/database.js';
+import { isStoreUnavailable, openStorage, redactUrl, StorageError, storeFailureCause } from './storage/database.js';
 import { Store } from './storage/repositories.js';
 
 export interface RunningKeyport {
@@ -26,13 +26,23 @@ export interface RunningKeyport {
 /**
  * Opens the store, wires the services and the HTTP app, makes the platform owner token and
  * listens. main.ts and the integration tests both start Keyport through here.
+ *
+ * A store that cannot be reached (or is too slow) is retried for KEYPORT_STARTUP_WAIT seconds,
+ * each attempt logged; then, or at once for a store that cannot work (a wrong password, a missing
+ * database), this fails with a StorageError saying what is wrong. Redis never holds start-up up:
+ * without it, rate limits are counted on this node until it answers.
  */
 export async function startKeyport(
   config: Readonly<Config>,
   options: { clock?: Clock; logLevel?: string } = {},
 ): Promise<RunningKeyport> {
+  const logging = createLogging(options.logLevel === undefined ? false : { level: options.logLevel }, undefined, config.logRepeatIntervalSeconds * 1000);
+  const { log } = logging;
+  const deadline = Date.now() + config.startupWaitSeconds * 1000;
   // The store first: it checks the data directory, where the key file may live.
-  const storage = await openStorage(config.storage);
+  const storage = await whileUnreachable(() => openStorage(config.storage), deadline, log, describeStore(config));
+  storage.onConnectionError = (err) =>
+    logging.errors.report(`connection:${storeFailureCause(err)}`, 'warn', 'a connection to the store was lost; the pool opens a new one', { err });
   let keyring: Keyring;
   try {
     keyring = new Keyring(config.encryptionKey ?? dataDirKek(config), config.previousEncryptionKeys);
@@ -43,12 +53,25 @@ export async function startKeyport(
   const services = createServices({ store: new Store(storage), catalog: config.catalog, clock: options.clock ?? systemClock, keyring, oauth: config.oauth });
   let app: FastifyInstance | undefined;
   try {
-    const generatedToken = await services.auth.ensurePlatformToken(config.bootstrapToken);
-    const logging = createLogging(options.logLevel === undefined ? false : { level: options.logLevel });
-    const { log } = logging;
+    services.tokens.onBackgroundError = (err) =>
+      isStoreUnavailable(err)
+        ? logging.errors.report(`background:${storeFailureCause(err)}`, 'warn', 'background task failed: the store is unavailable', { err })
+        : logging.errors.report(`background:${(err as Error).message}`, 'error', 'background task failed', { err });
+    services.tokens.onRateLimiterState = ({ available, error }) =>
+      available
+        ? log.warn(`${services.tokens.rateLimiter.describe} answers again: rate limits are counted there again`)
+        : log.warn({ err: error }, `${services.tokens.rateLimiter.describe} is unavailable: rate limits are counted on this node until it answers`);
+    const generatedToken = await whileUnreachable(
+      async () => {
+        const token = await services.auth.ensurePlatformToken(config.bootstrapToken);
+        await services.tokens.start();
+        return token;
+      },
+      deadline,
+      log,
+      storage.describe,
+    );
     app = await buildApp({ config, services, logging });
-    services.tokens.onBackgroundError = (err) => log.warn({ err }, 'background task failed');
-    await services.tokens.start();
     await app.listen({ port: config.port, host: config.host });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -60,9 +83,19 @@ export async function startKeyport(
       log,
       url,
       generatedToken,
+      // Stops accepting connections, lets the requests in flight finish (each has its deadline),
+      // writes what is pending (lastUsedAt) while the store answers, and closes the store.
       close: async () => {
-        await app!.close();
+        // A keep-alive connection whose request finishes after the close began would stay open
+        // until its client hangs up: close each as soon as it is idle.
+        const idle = setInterval(() => app!.server.closeIdleConnections(), 100);
+        try {
+          await app!.close();
+        } finally {
+          clearInterval(idle);
+        }
         await services.tokens.stop();
+        logging.errors.flush();
         await storage.close();
       },
     };
@@ -71,6 +104,35 @@ export async function startKeyport(
     await services.tokens.stop().catch(() => {});
     await storage.close();
     throw err;
+  }
+}
+
+const describeStore = (config: Readonly<Config>) =>
+  config.storage.kind === 'sqlite' ? `The SQLite store in ${config.storage.dataDir}` : `PostgreSQL ${redactUrl(config.storage.url)}`;
+
+/**
+ * Runs `task` until it succeeds, while it fails because the store is unreachable or too slow and
+ * the start-up wait lasts; each failure is logged with what happens next. Any other failure, or
+ * the last one, is thrown as a StorageError.
+ */
+async function whileUnreachable<T>(task: () => Promise<T>, deadline: number, log: FastifyBaseLogger, what: string): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await task();
+    } catch (err) {
+      const transient = err instanceof StorageError ? err.transient : isStoreUnavailable(err);
+      if (!transient) throw err;
+      const left = deadline - Date.now();
+      const reason = (err as Error).message || storeFailureCause(err);
+      if (left <= 0)
+        throw err instanceof StorageError ? err : new StorageError(`${what} is not reachable: ${reason}`, true);
+      const delay = Math.min(1000 * 2 ** Math.min(attempt - 1, 3), 5000, left);
+      log.warn(
+        { attempt, retryInMs: delay },
+        `${what} is not reachable (${reason}); retrying in ${Math.ceil(delay / 1000)} s, for ${Math.ceil(left / 1000)} s more (KEYPORT_STARTUP_WAIT)`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
 }
 

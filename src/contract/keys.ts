@@ -176,7 +176,7 @@ export const VerifySecretBody = Type.Object({ secret: Type.String({ minLength: 1
 export const VerifySecretAnswer = Type.Object({ matches: Type.Boolean() });
 export const RevealAnswer = Type.Object({ secret: Type.String() });
 
-export const QUICKSTART_LANGUAGES = ['curl', 'javascript', 'python'] as const;
+export const QUICKSTART_LANGUAGES = ['curl', 'javascript', 'python', 'gateway'] as const;
 export const QuickstartSample = Type.Object({ language: oneOf(QUICKSTART_LANGUAGES), title: Type.String(), code: Type.String() });
 export type QuickstartSample = Static<typeof QuickstartSample>;
 export const Quickstart = Type.Object({ key: KeyRef, samples: Type.Array(QuickstartSample) });

@@ -19,6 +19,9 @@ export const ERRORS = {
   roles_immutable: { status: 400, title: 'Roles cannot change', description: 'The roles of a token key are fixed when it is created.' },
   invalid_kind_scopes: { status: 400, title: 'Access is fixed for this kind', description: 'Scopes or roles were given to an admin or storefront key, whose access its kind fixes.' },
   invalid_cursor: { status: 400, title: 'Invalid cursor', description: 'The cursor is not one this listing returned, or belongs to another sort order.' },
+  malformed_request: { status: 400, title: 'Malformed request', description: 'The request is not well-formed HTTP, or its URL has a broken percent-encoding.' },
+  service_token_missing: { status: 400, title: 'Gateway not authenticated', description: '/v1/authz: the gateway sent no Keyport-Service-Token (a gateway misconfiguration, never the client\'s fault).' },
+  service_token_invalid: { status: 400, title: 'Gateway not authenticated', description: '/v1/authz: the gateway\'s Keyport-Service-Token is unknown, expired or revoked.' },
   unauthenticated: { status: 401, title: 'Authentication required', description: 'No credentials, or credentials that are unknown, expired or revoked.' },
   forbidden: { status: 403, title: 'Forbidden', description: 'The caller is authenticated but may not do this (a missing permission, a failed CSRF check).' },
   account_not_eligible: { status: 403, title: 'Account not eligible', description: 'The account may not create API keys.' },
@@ -28,11 +31,14 @@ export const ERRORS = {
   conflict: { status: 409, title: 'Conflict', description: 'The change conflicts with what exists (a name or e-mail taken, an existing grant, the last owner).' },
   key_limit_reached: { status: 409, title: 'Key limit reached', description: 'The account holds as many keys in the environment as its keyLimitPerEnvironment allows.' },
   secret_not_revealable: { status: 409, title: 'No revealable secret', description: 'The secret was made before revealing was permitted, or the key has none yet: reset it.' },
+  request_timeout: { status: 408, title: 'Request timeout', description: 'The request did not arrive in time.' },
   payload_too_large: { status: 413, title: 'Payload too large', description: 'The request body is larger than the endpoint accepts.' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type', description: 'The request body is not application/json.' },
   rate_limited: { status: 429, title: 'Too many requests', description: 'Too many requests or failed attempts; try again after the time the detail names.' },
   usage_exceeded: { status: 429, title: 'Credits used up', description: "The key's credits are used up; they come back at its next refill, or when an operator tops them up." },
+  headers_too_large: { status: 431, title: 'Request headers too large', description: 'The request headers are larger than Keyport accepts.' },
   internal_error: { status: 500, title: 'Internal server error', description: 'Something went wrong on the server; it has been logged.' },
+  store_unavailable: { status: 503, title: 'Store unavailable', description: 'The store is unreachable or too slow, or this node cannot vouch for its cached answers: an outage, not a bug. Retry after the Retry-After seconds.' },
 } as const satisfies Record<string, { status: number; title: string; description: string }>;
 
 /** Stable machine-readable error codes; clients may switch on them. */
@@ -83,3 +89,14 @@ export const forbidden = (detail: string, errors?: FieldError[]): AppError => ne
 
 export const confirmationRequired = (action: string): AppError =>
   new AppError('confirmation_required', `${action} cannot be undone: send "confirm": true to go ahead.`, [{ pointer: '/confirm', detail: 'must be true' }]);
+
+/** Seconds a client is asked to wait (Retry-After) when the store is unavailable. */
+export const STORE_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * The store is unreachable or too slow, or this node cannot vouch for its cached answers: an outage,
+ * not a bug (503, with Retry-After). The request may have changed nothing; retrying is safe for reads.
+ */
+export const storeUnavailable = (
+  detail = 'Keyport cannot reach its store, or the store is too slow, right now. Try again shortly.',
+): AppError => new AppError('store_unavailable', detail);

@@ -3,9 +3,10 @@ import addFormats from 'ajv-formats';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { Services } from '../services/index.js';
+import { applyRequestDeadline } from './deadline.js';
 import { registerDocs } from './docs.js';
 import type { Logging } from './logging.js';
-import { installProblemHandlers } from './problem.js';
+import { answerClientError, answerFrameworkError, installProblemHandlers } from './problem.js';
 import { accountRoutes } from './routes/accounts.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { healthRoutes } from './routes/health.js';
@@ -14,6 +15,7 @@ import { meRoutes } from './routes/me.js';
 import { operatorRoutes } from './routes/operators.js';
 import { grantRoutes } from './routes/grants.js';
 import { auditRoutes } from './routes/audit.js';
+import { authzRoutes } from './routes/authz.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { signingKeyRoutes } from './routes/signing-keys.js';
 import { verifyRoutes } from './routes/verify.js';
@@ -54,7 +56,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(logging.perRequest ? { loggerInstance: logging.log } : { logger: false }),
     bodyLimit: BODY_LIMIT,
     trustProxy: false,
+    // Requests Node or the router cannot take (oversized headers, broken framing, a broken URL)
+    // get a problem document too.
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
   });
+  // Before any route: every route added from here on gets the request deadline.
+  applyRequestDeadline(app, options.config.requestTimeoutMs);
   const ajv = validators();
   for (const schema of sharedSchemas) {
     ajv.body.addSchema(schema);
@@ -79,6 +87,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(grantRoutes, { services });
   await app.register(auditRoutes, { services });
   await app.register(verifyRoutes, { services, config });
+  await app.register(authzRoutes, { services, logging });
   await app.register(usageRoutes, { services });
   await app.register(oauthRoutes, { services, config, logging, prefix: '/oauth' });
   await app.register(wellKnownRoutes, { services, config });

@@ -17,7 +17,10 @@ export async function registerDocs(app: FastifyInstance): Promise<void> {
           'Manage API keys (client id + secret pairs and token keys), trade them for OAuth 2.0 access tokens, and verify them. Errors are RFC 9457 problem documents with a stable `code`.',
       },
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A management token: platform owner, personal or service token.' } },
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'A management token: platform owner, personal or service token.' },
+          serviceToken: { type: 'apiKey', in: 'header', name: 'Keyport-Service-Token', description: "A gateway's service token (keys.verify), on /v1/authz." },
+        },
       },
       security: [{ bearer: [] }],
     },

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import { pino, type DestinationStream, type LoggerOptions } from 'pino';
+import { ErrorDigest } from './error-digest.js';
 
 /**
  * Keyport's log (JSON lines on stdout) and how the HTTP app writes to it.
@@ -14,16 +15,21 @@ export interface Logging {
   log: FastifyBaseLogger;
   /** Fastify logs each request (level info or below). */
   perRequest: boolean;
+  /** Errors of one cause, logged once per interval with a count (see ErrorDigest). */
+  errors: ErrorDigest;
 }
 
 /** Never written to the log, whatever the level. */
-const REDACT = ['req.headers.authorization', 'req.headers.cookie'];
+const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'req.headers["keyport-service-token"]'];
 
-/** A log at `options.level` on stdout (or `destination`), or a silent one (`false`). */
-export function createLogging(options: Pick<LoggerOptions, 'level'> | false, destination?: DestinationStream): Logging {
+/**
+ * A log at `options.level` on stdout (or `destination`), or a silent one (`false`); errors of one
+ * cause are logged once per `repeatIntervalMs`.
+ */
+export function createLogging(options: Pick<LoggerOptions, 'level'> | false, destination?: DestinationStream, repeatIntervalMs = 10_000): Logging {
   const settings = options === false ? { level: 'silent' } : { ...options, redact: REDACT };
   const log = destination === undefined ? pino(settings) : pino(settings, destination);
-  return { log, perRequest: log.isLevelEnabled('info') };
+  return { log, perRequest: log.isLevelEnabled('info'), errors: new ErrorDigest(log, repeatIntervalMs) };
 }
 
 /** The log for something about one request (an error), with the request's id. */

@@ -1,6 +1,9 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Problem } from '../contract/schema.js';
-import { AppError, type FieldError } from '../domain/errors.js';
+import { AppError, STORE_RETRY_AFTER_SECONDS, storeUnavailable, type FieldError } from '../domain/errors.js';
+import { isStoreUnavailable, storeFailureCause } from '../storage/database.js';
 import { requestLog, type Logging } from './logging.js';
 
 /** RFC 9457 problem type URIs: stable, one per error code. */
@@ -35,6 +38,8 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, error:
     instance: request.url.split('?')[0],
   };
   if (error.errors?.length) body.errors = error.errors.map((e) => ({ pointer: inRequest(request, e.pointer), detail: e.detail }));
+  // An outage, not a fault of the request: say when to try again (RFC 9110 10.2.3).
+  if (error.code === 'store_unavailable') reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS));
   return reply.status(error.status).type('application/problem+json').send(body);
 }
 
@@ -61,6 +66,8 @@ function toFieldErrors(error: FastifyError): FieldError[] {
 /** Turns any error into an RFC 9457 answer; nothing internal ever reaches the client. */
 export function toAppError(error: FastifyError | AppError | Error): AppError {
   if (error instanceof AppError) return error;
+  // The store unreachable, too slow or not serving is an outage (503), not a bug (500).
+  if (isStoreUnavailable(error)) return storeUnavailable();
   const fe = error as FastifyError;
   if (fe.validation) {
     const errors = toFieldErrors(fe);
@@ -76,6 +83,8 @@ export function toAppError(error: FastifyError | AppError | Error): AppError {
       return new AppError('payload_too_large', 'The request body is larger than this endpoint accepts.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new AppError('unsupported_media_type', 'Send the request body as application/json.');
+    case 'FST_ERR_BAD_URL':
+      return new AppError('malformed_request', 'The URL is not valid: a percent-encoded character in its path is broken.');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new AppError('validation_failed', 'The Content-Length header does not match the body.');
   }
@@ -87,14 +96,62 @@ export function toAppError(error: FastifyError | AppError | Error): AppError {
   return new AppError('internal_error', 'Something went wrong on our side. It has been logged; try again later.');
 }
 
+/**
+ * Logs an error answered 5xx: once per interval and cause, with a count (the store failing fails
+ * every request the same way). Shared by the problem+json and the OAuth error handlers.
+ */
+export function logServerError(logging: Logging, request: FastifyRequest, error: Error, appError: { status: number; code?: string }): void {
+  if (appError.status < 500) return;
+  if (appError.code === 'store_unavailable' || isStoreUnavailable(error)) {
+    const cause = error instanceof AppError ? error.message : storeFailureCause(error);
+    logging.errors.report(`store:${cause}`, 'error', 'store unavailable', { err: error }, requestLog(logging, request));
+  } else {
+    logging.errors.report(`error:${error.name}:${error.message}`, 'error', 'unhandled error', { err: error }, requestLog(logging, request));
+  }
+}
+
 /** Installs the error and not-found handlers that speak problem+json. */
 export function installProblemHandlers(app: FastifyInstance, logging: Logging): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const appError = toAppError(error);
-    if (appError.status >= 500) requestLog(logging, request).error({ err: error }, 'unhandled error');
+    logServerError(logging, request, error, appError);
     return sendProblem(reply, request, appError);
   });
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, request, new AppError('not_found', `There is no ${request.method} ${request.url.split('?')[0]} endpoint.`)),
   );
+}
+
+/**
+ * The answer to a request the router cannot take (a broken percent-encoding in the path): a problem
+ * document, with its code in X-Keyport-Code as well, since no route (and so no gateway-facing
+ * handler) has seen it. Fastify's `frameworkErrors`.
+ */
+export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const appError = toAppError(error);
+  reply.header('x-keyport-code', appError.code);
+  return sendProblem(reply, request, appError);
+}
+
+/**
+ * The answer to a request Node's HTTP parser refuses before any route sees it (oversized headers,
+ * broken framing, a request that took too long to arrive): a problem document like every other
+ * error, written to the socket, which is then closed. Fastify's `clientErrorHandler`.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  // A reset connection has nobody left to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const problem =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new AppError('headers_too_large', 'The request headers are larger than Keyport accepts (16 KB in all).')
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new AppError('request_timeout', 'The request did not arrive in time.')
+        : new AppError('malformed_request', 'The request is not well-formed HTTP/1.1.');
+  const body = JSON.stringify({ type: problemType(problem.code), code: problem.code, title: problem.title, status: problem.status, detail: problem.message });
+  if (socket.writable)
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `X-Keyport-Code: ${problem.code}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  socket.destroy();
 }

@@ -18,6 +18,7 @@ export type OAuthErrorCode =
   | 'slow_down'
   | 'access_denied'
   | 'usage_exceeded'
+  | 'temporarily_unavailable'
   | 'server_error';
 
 /** The realm named in WWW-Authenticate challenges. */
@@ -151,6 +152,17 @@ export class AccessDenied extends OAuthError {
 export class UsageExceeded extends OAuthError {
   constructor(description: string, retryAfterSeconds: number | null, headers: Record<string, string> = {}) {
     super('usage_exceeded', 429, description, retryAfterSeconds === null ? headers : { 'retry-after': String(retryAfterSeconds), ...headers });
+  }
+}
+
+/**
+ * The store is unreachable or too slow: an outage, not a fault of the request. RFC 6749 4.1.2.1
+ * names `temporarily_unavailable` for this (for the authorization endpoint; OAuth servers use it
+ * at every endpoint), answered 503 with Retry-After.
+ */
+export class TemporarilyUnavailable extends OAuthError {
+  constructor(retryAfterSeconds: number, description = 'The server cannot reach its store right now; try again shortly.') {
+    super('temporarily_unavailable', 503, description, { 'retry-after': String(retryAfterSeconds) });
   }
 }
 

@@ -10,15 +10,16 @@ import { newKeyRecord } from '../domain/key-rules.js';
 import type { CreateAccountInput, SettingsPatch } from '../contract/accounts.js';
 import type { Key } from '../contract/keys.js';
 import type { Store } from '../storage/repositories.js';
-import type { AuditService } from './audit-service.js';
+import { keyChangeEvents, settingsChangedEvent } from './change-events.js';
 import { toKeyView } from './key-view.js';
+import type { Outbox } from './outbox.js';
 
 export class AccountsService {
   constructor(
     private readonly store: Store,
     private readonly catalog: Catalog,
     private readonly clock: Clock,
-    private readonly audit?: AuditService,
+    private readonly outbox: Outbox,
   ) {}
 
   /**
@@ -60,7 +61,10 @@ export class AccountsService {
     await this.store.transaction(async (repos) => {
       await repos.accounts.insert(account);
       for (const key of keys) await repos.keys.insert(key);
-      await this.audit?.record(actor, { accountId: account.id, action: 'account.create', after: { name: account.name, eligible: account.eligible, provisionedKeys: keys.map((k) => k.id) } }, repos);
+      await this.outbox.record(repos, {
+        audit: { actor, entry: { accountId: account.id, action: 'account.create', after: { name: account.name, eligible: account.eligible, provisionedKeys: keys.map((k) => k.id) } } },
+        events: keys.flatMap((key) => keyChangeEvents({ type: 'created', actor, after: key, revokeTokens: false }, [], now)),
+      });
     });
     return { account, provisionedKeys: keys.map((k) => toKeyView(this.catalog, k, now)) };
   }
@@ -95,7 +99,10 @@ export class AccountsService {
       await repos.accounts.update(after);
       // Switching to "never" destroys every revealable copy: from now on only hashes remain.
       if (before.settings.secretReveal === 'permitted' && after.settings.secretReveal === 'never') await repos.keys.clearEncryptedSecrets(id);
-      await this.audit?.record(actor, { accountId: id, action: 'settings.update', before: before.settings, after: after.settings }, repos);
+      await this.outbox.record(repos, {
+        audit: { actor, entry: { accountId: id, action: 'settings.update', before: before.settings, after: after.settings } },
+        events: [settingsChangedEvent(id, after.updatedAt)],
+      });
       return { before, after };
     });
   }

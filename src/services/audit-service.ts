@@ -49,8 +49,8 @@ export class AuditService {
     return `aud_${at.toString(36).padStart(9, '0')}${this.sequence.toString(36).padStart(4, '0')}${newId('aud').slice(4, 12)}`;
   }
 
-  /** Appends an entry (inside `repos`' transaction when given, so the change and its trace land together). */
-  async record(actor: AuditActor, event: AuditEvent, repos: Repositories = this.store.repos): Promise<void> {
+  /** Appends an entry in `repos`' transaction. Use cases write entries through the Outbox, with their change. */
+  async record(actor: AuditActor, event: AuditEvent, repos: Repositories): Promise<void> {
     const who =
       'principal' in actor
         ? { actorKind: actor.principal.kind, actorId: actor.principal.id, actorLabel: actor.principal.label }

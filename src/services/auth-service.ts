@@ -7,12 +7,19 @@ import { platformPrincipal, type Permission, type Principal } from '../domain/pr
 import { BUILT_IN_ROLES, isBuiltInRole } from '../domain/roles.js';
 import type { Store } from '../storage/repositories.js';
 
-/** How long a resolved bearer token is trusted before storage is asked again (revocations reach every node within it). */
+/** How long a resolved portal session is trusted before storage is asked again (a sign-out reaches every node within it). */
 export const PRINCIPAL_CACHE_MS = 1000;
+/**
+ * How long a resolved bearer token is kept: revocations and membership changes reach every node
+ * through the cluster event log (and clear this cache), expiry is checked on every use, so this is
+ * only a safety net. It lets a node keep verifying for its callers while the store is briefly away.
+ */
+export const TOKEN_CACHE_MS = 60_000;
 
 /** Turns management bearer tokens into principals, and makes the platform owner token. */
 export class AuthService {
-  private readonly cache: LruCache<string, Principal | null>;
+  /** Bearer token hash -> the principal and when the token expires (null: never), or null for an unknown or revoked token. */
+  private readonly cache: LruCache<string, { principal: Principal; expiresAt: number | null } | null>;
   private readonly knownAccounts = new LruCache<string, true>(100_000);
   private readonly sessionCache: LruCache<string, { principal: Principal; csrfToken: string } | null>;
 
@@ -55,23 +62,30 @@ export class AuthService {
   authenticate(bearer: string): MaybePromise<Principal | null> {
     const tokenHash = hashKeyString(bearer);
     const cached = this.cache.get(tokenHash);
-    return cached !== undefined ? cached : this.load(tokenHash);
+    if (cached === undefined) return this.load(tokenHash);
+    return cached !== null && (cached.expiresAt === null || cached.expiresAt > this.clock.now()) ? cached.principal : null;
   }
 
   private async load(tokenHash: string): Promise<Principal | null> {
-    const principal = await this.resolve(tokenHash);
-    this.cache.set(tokenHash, principal, PRINCIPAL_CACHE_MS);
-    return principal;
+    const epoch = this.epoch;
+    const resolved = await this.resolve(tokenHash);
+    // A change committed while this was read must not be covered up by what was read before it.
+    if (epoch === this.epoch) this.cache.set(tokenHash, resolved, resolved === null ? PRINCIPAL_CACHE_MS : TOKEN_CACHE_MS);
+    return resolved === null || (resolved.expiresAt !== null && resolved.expiresAt <= this.clock.now()) ? null : resolved.principal;
   }
 
-  private async resolve(tokenHash: string): Promise<Principal | null> {
+  private async resolve(tokenHash: string): Promise<{ principal: Principal; expiresAt: number | null } | null> {
     const token = await this.store.repos.apiTokens.findByHash(tokenHash);
     if (!token || token.revokedAt !== null) return null;
-    if (token.expiresAt !== null && token.expiresAt <= this.clock.now()) return null;
-    if (token.kind === 'platform') return platformPrincipal(token.id);
-    if (token.kind === 'service') return servicePrincipal(token.id, token.name, token.accountId);
-    if (token.kind === 'personal' && token.operatorId) return this.operatorPrincipal(token.operatorId, token.id);
-    return null;
+    const principal =
+      token.kind === 'platform'
+        ? platformPrincipal(token.id)
+        : token.kind === 'service'
+          ? servicePrincipal(token.id, token.name, token.accountId)
+          : token.kind === 'personal' && token.operatorId
+            ? await this.operatorPrincipal(token.operatorId, token.id)
+            : null;
+    return principal === null ? null : { principal, expiresAt: token.expiresAt };
   }
 
   /**
@@ -124,8 +138,12 @@ export class AuthService {
     return exists;
   }
 
-  /** Forgets cached answers, after a token was revoked or a membership changed. */
+  /** Bumped by every invalidation: a load that started before one must not fill the cache. */
+  private epoch = 0;
+
+  /** Forgets cached answers, after a token was revoked or a membership changed (here or, through the event log, anywhere). */
   invalidate(): void {
+    this.epoch++;
     this.cache.clear();
     this.sessionCache.clear();
   }

@@ -8,30 +8,24 @@ import type { KeyRecord } from '../domain/model.js';
 import type { Actor } from '../domain/principal.js';
 import type { GrantRecord } from '../storage/operator-repositories.js';
 import type { Store } from '../storage/repositories.js';
-import type { AuditService } from './audit-service.js';
+import { grantChangeEvents } from './change-events.js';
 import { iso } from './key-view.js';
+import type { Outbox } from './outbox.js';
 
-export type GrantChangeListener = (change: { type: 'updated' | 'deleted'; before: GrantRecord; after?: GrantRecord }) => void | Promise<void>;
 
 /**
  * External keys: account A grants a key of account B roles in A's resources. B's key then gets
  * tokens for A (resource = A) with the granted roles' scopes only. A switches grants off or removes
- * them; B keeps its secret to itself.
+ * them; B keeps its secret to itself. Every change commits with its audit entry and its events
+ * (switching a grant off stops its tokens on every node: see grantChangeEvents).
  */
 export class GrantsService {
-  private readonly listeners: GrantChangeListener[] = [];
-
   constructor(
     private readonly store: Store,
     private readonly catalog: Catalog,
     private readonly clock: Clock,
-    private readonly audit: AuditService,
+    private readonly outbox: Outbox,
   ) {}
-
-  /** Told of every grant switched off, changed or removed, after it is committed. */
-  onChange(listener: GrantChangeListener): void {
-    this.listeners.push(listener);
-  }
 
   private view(grant: GrantRecord, key: KeyRecord): ExternalKey {
     return {
@@ -71,7 +65,10 @@ export class GrantsService {
       if (await repos.grants.findFor(accountId, key.id))
         throw new AppError('conflict', 'This key already has a grant in this account; change that grant instead.', [{ pointer: '/key', detail: 'already granted' }]);
       await repos.grants.insert(grant);
-      await this.audit.record(actor, { accountId, action: 'grant.create', keyId: key.id, targetId: grant.id, after: { roles, active: true, keyAccount: key.accountId } }, repos);
+      await this.outbox.record(repos, {
+        audit: { actor, entry: { accountId, action: 'grant.create', keyId: key.id, targetId: grant.id, after: { roles, active: true, keyAccount: key.accountId } } },
+        events: grantChangeEvents({ type: 'created', after: grant }, now),
+      });
     });
     return this.view(grant, key);
   }
@@ -88,7 +85,7 @@ export class GrantsService {
 
   async update(accountId: string, grantId: string, input: UpdateGrantInput, actor: Actor): Promise<ExternalKey> {
     const roles = input.roles === undefined ? undefined : this.checkRoles(input.roles);
-    const { before, after, key } = await this.store.transaction(async (repos) => {
+    const { after, key } = await this.store.transaction(async (repos) => {
       const before = await repos.grants.find(accountId, grantId);
       if (!before) throw notFound('Grant', grantId);
       // updatedAt is the grant's version, carried by its tokens: it must grow with every change, so
@@ -96,22 +93,26 @@ export class GrantsService {
       const updatedAt = Math.max(this.clock.now(), before.updatedAt + 1);
       const after: GrantRecord = { ...before, active: input.active ?? before.active, roles: roles ?? before.roles, updatedAt };
       await repos.grants.update(after);
-      await this.audit.record(actor, { accountId, action: 'grant.update', keyId: before.keyId, targetId: grantId, before: { active: before.active, roles: before.roles }, after: { active: after.active, roles: after.roles } }, repos);
-      return { before, after, key: (await repos.keys.findById(before.keyId))! };
+      const key = (await repos.keys.findById(before.keyId))!;
+      await this.outbox.record(repos, {
+        audit: { actor, entry: { accountId, action: 'grant.update', keyId: before.keyId, targetId: grantId, before: { active: before.active, roles: before.roles }, after: { active: after.active, roles: after.roles } } },
+        events: grantChangeEvents({ type: 'updated', before, after }, this.clock.now()),
+      });
+      return { before, after, key };
     });
-    for (const l of this.listeners) await l({ type: 'updated', before, after });
     return this.view(after, key);
   }
 
   async delete(accountId: string, grantId: string, actor: Actor): Promise<void> {
-    const before = await this.store.transaction(async (repos) => {
+    await this.store.transaction(async (repos) => {
       const before = await repos.grants.find(accountId, grantId);
       if (!before) throw notFound('Grant', grantId);
       await repos.grants.delete(accountId, grantId);
-      await this.audit.record(actor, { accountId, action: 'grant.delete', keyId: before.keyId, targetId: grantId, before: { active: before.active, roles: before.roles } }, repos);
-      return before;
+      await this.outbox.record(repos, {
+        audit: { actor, entry: { accountId, action: 'grant.delete', keyId: before.keyId, targetId: grantId, before: { active: before.active, roles: before.roles } } },
+        events: grantChangeEvents({ type: 'deleted', before }, this.clock.now()),
+      });
     });
-    for (const l of this.listeners) await l({ type: 'deleted', before });
   }
 
   /** The active grant of `keyId` in `accountId`, for the token endpoint and verification; undefined when none. */

@@ -6,11 +6,12 @@ import type { Store } from '../storage/repositories.js';
 import { AccountsService } from './accounts-service.js';
 import { AuditService } from './audit-service.js';
 import { AuthService } from './auth-service.js';
+import { ClusterSync } from './cluster-sync.js';
 import { GrantsService } from './grants-service.js';
-import { toKeyView } from './key-view.js';
-import { OperatorsService } from './operators-service.js';
 import { KeysService } from './keys-service.js';
 import { createTokenServices, type TokenServices } from './oauth-services.js';
+import { OperatorsService } from './operators-service.js';
+import { Outbox } from './outbox.js';
 import { UsageService } from './usage-service.js';
 
 /** Every service of a Keyport node, wired over one store. */
@@ -25,6 +26,8 @@ export interface Services {
   audit: AuditService;
   operators: OperatorsService;
   grants: GrantsService;
+  /** Where every change leaves its audit entry and its cluster events, in the change's transaction. */
+  outbox: Outbox;
   /** Usage analytics: counts per key and outcome, hourly and daily. */
   usage: UsageService;
   /** Access tokens and verification: the OAuth endpoints, the hot path, their background tasks. */
@@ -32,46 +35,30 @@ export interface Services {
 }
 
 export function createServices({ store, catalog, clock, keyring, oauth }: { store: Store; catalog: Catalog; clock: Clock; keyring: Keyring; oauth?: OAuthConfig }): Services {
-  const keys = new KeysService(store, catalog, clock, keyring);
-  const auth = new AuthService(store, clock);
+  const config = oauth ?? defaultOAuthConfig();
+  const sync = new ClusterSync(store, clock, config.syncIntervalMs, config.maxStalenessMs);
   const audit = new AuditService(store, clock);
-  const grants = new GrantsService(store, catalog, clock, audit);
-  recordKeyEvents(keys, audit, catalog, clock);
+  const outbox = new Outbox(store, audit, sync);
+  const auth = new AuthService(store, clock);
+  const grants = new GrantsService(store, catalog, clock, outbox);
+  // Cached permissions are forgotten on every node when a membership or a management token changes anywhere.
+  sync.subscribe((event) => {
+    if (event.kind === 'members_changed' || event.kind === 'api_token_revoked') auth.invalidate();
+  });
   const usage = new UsageService(store, clock);
   return {
-    usage,
     audit,
     grants,
-    operators: new OperatorsService(store, clock, audit, auth),
+    operators: new OperatorsService(store, clock, outbox, auth),
     catalog,
     keyring,
     clock,
     store,
-    accounts: new AccountsService(store, catalog, clock, audit),
-    keys,
+    accounts: new AccountsService(store, catalog, clock, outbox),
+    keys: new KeysService(store, catalog, clock, outbox, keyring),
     auth,
-    tokens: createTokenServices({ store, catalog, clock, keyring, keys, auth, grants, usageAnalytics: usage, config: oauth ?? defaultOAuthConfig() }),
+    outbox,
+    usage,
+    tokens: createTokenServices({ store, catalog, clock, keyring, auth, grants, sync, outbox, usageAnalytics: usage, config }),
   };
-}
-
-/** Every key change and every verify-secret check leaves an audit entry (hashes never do). */
-function recordKeyEvents(keys: KeysService, audit: AuditService, catalog: Catalog, clock: Clock): void {
-  const view = (k: Parameters<typeof toKeyView>[1] | undefined) => (k ? toKeyView(catalog, k, clock.now()) : null);
-  keys.onChange((change) =>
-    audit.record(change.actor, {
-      accountId: (change.after ?? change.before)!.accountId,
-      action: `key.${change.type}`,
-      keyId: (change.after ?? change.before)!.id,
-      before: view(change.before),
-      after: change.revokeTokens ? { ...view(change.after), revokeTokens: true } : view(change.after),
-    }),
-  );
-  keys.onSecretCheck(({ key, matches, actor }) =>
-    audit.record(actor, {
-      accountId: key.accountId,
-      action: matches === null ? 'key.verify_secret_locked' : 'key.verify_secret',
-      keyId: key.id,
-      after: matches === null ? null : { matches },
-    }),
-  );
 }

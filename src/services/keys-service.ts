@@ -12,11 +12,15 @@ import type { Account, KeyCursor, KeyFilter, KeyRecord, KeySort } from '../domai
 import { DEFAULT_SORT, SORT_FIELDS } from '../domain/sort-fields.js';
 import type { Actor } from '../domain/principal.js';
 import { FailureThrottle } from '../domain/throttle.js';
-import { sortValue, type Store } from '../storage/repositories.js';
+import type { GrantRecord } from '../storage/operator-repositories.js';
+import { sortValue, type Repositories, type Store } from '../storage/repositories.js';
+import { keyChangeEvents } from './change-events.js';
+import { gatewaySample } from './gateway-quickstart.js';
 import { toKeyView } from './key-view.js';
+import type { AuditRecord, Outbox } from './outbox.js';
 import { quickstartSamples } from './quickstart.js';
 
-/** What changed about a key, for whoever caches answers about keys (verification, tokens). */
+/** What changed about a key: its audit entry and its cluster events are made of this. */
 export interface KeyChange {
   type: 'created' | 'updated' | 'secret_reset' | 'regenerated' | 'deleted';
   /** Who made the change, and from where. */
@@ -28,34 +32,48 @@ export interface KeyChange {
   /** The operator asked that access tokens already issued with this key stop working now. */
   revokeTokens: boolean;
 }
-export type KeyChangeListener = (change: KeyChange) => void | Promise<void>;
 
 /** Wrong secrets checked against one key within 15 minutes before verify-secret refuses for the rest of the window. */
 export const VERIFY_SECRET_MAX_FAILURES = 10;
 
 export class KeysService {
-  private readonly listeners: KeyChangeListener[] = [];
-  /** `matches: null` means the check was refused: too many failures. */
-  private readonly secretCheckListeners: ((check: { key: KeyRecord; matches: boolean | null; actor: Actor }) => void | Promise<void>)[] = [];
   private readonly verifyThrottle: FailureThrottle;
 
   constructor(
     private readonly store: Store,
     private readonly catalog: Catalog,
     private readonly clock: Clock,
+    /** Where every change leaves its audit entry and cluster events, in its transaction. */
+    private readonly outbox: Outbox,
     /** Encrypts secrets of accounts that permit revealing them. */
     private readonly keyring?: Keyring,
   ) {
     this.verifyThrottle = new FailureThrottle({ maxFailures: VERIFY_SECRET_MAX_FAILURES, windowMs: 15 * 60_000, now: () => clock.now() });
   }
 
-  /** Registers a listener told of every key change after it is committed. */
-  onChange(listener: KeyChangeListener): void {
-    this.listeners.push(listener);
-  }
-
-  private async emit(change: KeyChange): Promise<void> {
-    for (const listener of this.listeners) await listener(change);
+  /**
+   * Records key changes, last in their transaction: an audit entry each (before and after as key
+   * views: hashes never reach the log) and the events every node applies. `grants` are the grants
+   * the deleted keys held, read before the delete.
+   */
+  private async recordChanges(repos: Repositories, changes: readonly KeyChange[], grants: readonly GrantRecord[] = []): Promise<void> {
+    const view = (k: KeyRecord | undefined) => (k ? this.view(k) : null);
+    const now = this.clock.now();
+    const audit: AuditRecord[] = changes.map((change) => {
+      const key = (change.after ?? change.before)!;
+      return {
+        actor: change.actor,
+        entry: {
+          accountId: key.accountId,
+          action: `key.${change.type}`,
+          keyId: key.id,
+          before: view(change.before),
+          after: change.revokeTokens ? { ...view(change.after), revokeTokens: true } : view(change.after),
+        },
+      };
+    });
+    const events = changes.flatMap((change) => keyChangeEvents(change, grants.filter((g) => g.keyId === (change.before ?? change.after)!.id), now));
+    await this.outbox.record(repos, { audit, events });
   }
 
   private view(key: KeyRecord): Key {
@@ -102,8 +120,8 @@ export class KeysService {
       if (count >= limit)
         throw new AppError('key_limit_reached', `Account '${account.id}' already has ${count} keys in ${input.environment}, its limit. Delete a key or raise keyLimitPerEnvironment.`);
       await repos.keys.insert(record);
+      await this.recordChanges(repos, [{ type: 'created', actor, after: record, revokeTokens: false }]);
     });
-    await this.emit({ type: 'created', actor, after: record, revokeTokens: false });
     return { key: this.view(record), secret };
   }
 
@@ -175,17 +193,21 @@ export class KeysService {
       checkCustomAccess(after);
       after.updatedAt = this.clock.now();
       await repos.keys.update(after, { withCredits: controls.credits !== undefined });
+      await this.recordChanges(repos, [{ type: 'updated', actor, before, after, revokeTokens: false }]);
       return { before, after };
     });
-    await this.emit({ type: 'updated', actor, before, after, revokeTokens: false });
     return { before: this.view(before), after: this.view(after) };
   }
 
   async delete(accountId: string, keyId: string, revokeTokens: boolean, actor: Actor): Promise<Key> {
-    const key = await this.find(accountId, keyId);
-    const deleted = await this.store.repos.keys.deleteMany(accountId, [keyId]);
-    if (deleted.length === 0) throw notFound('Key', keyId);
-    await this.emit({ type: 'deleted', actor, before: key, revokeTokens });
+    const key = await this.store.transaction(async (repos) => {
+      const key = await repos.keys.find(accountId, keyId);
+      if (!key) throw notFound('Key', keyId);
+      const grants = await repos.grants.ofKey(key.id);
+      if ((await repos.keys.deleteMany(accountId, [keyId])).length === 0) throw notFound('Key', keyId);
+      await this.recordChanges(repos, [{ type: 'deleted', actor, before: key, revokeTokens }], grants);
+      return key;
+    });
     return this.view(key);
   }
 
@@ -206,10 +228,12 @@ export class KeysService {
       }
       if (missing.length)
         throw new AppError('not_found', `${missing.length} of the keys do not exist in this account; nothing was deleted.`, missing);
+      const grants: GrantRecord[] = [];
+      for (const key of found) grants.push(...(await repos.grants.ofKey(key.id)));
       await repos.keys.deleteMany(accountId, unique);
+      await this.recordChanges(repos, found.map((key) => ({ type: 'deleted' as const, actor, before: key, revokeTokens })), grants);
       return found;
     });
-    for (const key of keys) await this.emit({ type: 'deleted', actor, before: key, revokeTokens });
     return keys.map((k) => this.view(k));
   }
 
@@ -255,9 +279,9 @@ export class KeysService {
         updatedAt: now,
       };
       await repos.keys.update(after);
+      await this.recordChanges(repos, [{ type, actor, before, after, revokeTokens }]);
       return { before, after, secret };
     });
-    await this.emit({ type, actor, before: result.before, after: result.after, revokeTokens });
     return { key: this.view(result.after), secret: result.secret };
   }
 
@@ -269,15 +293,18 @@ export class KeysService {
 
   /**
    * The secret of a key in clear, for operators holding keys.reveal on an account whose policy
-   * permits it. Secrets made while the policy was "never" cannot be revealed: reset them.
+   * permits it. Secrets made while the policy was "never" cannot be revealed: reset them. Each
+   * reveal is audited before the secret is handed out.
    */
-  async reveal(account: Account, keyId: string): Promise<{ key: KeyRecord; secret: string }> {
+  async reveal(account: Account, keyId: string, actor: Actor): Promise<{ key: KeyRecord; secret: string }> {
     const key = await this.find(account.id, keyId);
     if (account.settings.secretReveal !== 'permitted')
       throw new AppError('secret_reveal_not_permitted', `Account '${account.id}' never reveals secrets (secretReveal is "never"). Reset the secret to get a new one.`);
     if (key.secretEncrypted === null || !this.keyring)
       throw new AppError('secret_not_revealable', 'This secret was made before revealing was permitted (or the key has no secret yet). Reset it to get one that can be revealed.');
-    return { key, secret: this.keyring.decryptText(key.secretEncrypted) };
+    const secret = this.keyring.decryptText(key.secretEncrypted);
+    await this.outbox.write({ audit: { actor, entry: { accountId: account.id, action: 'key.revealed', keyId: key.id } } });
+    return { key, secret };
   }
 
   /** Does the candidate match the key's secret (or its previous one, during its grace period)? */
@@ -286,25 +313,31 @@ export class KeysService {
     // Guessing is slowed per key: after VERIFY_SECRET_MAX_FAILURES misses, the key refuses checks for a while.
     const wait = this.verifyThrottle.retryAfter(key.id);
     if (wait > 0) {
-      for (const listener of this.secretCheckListeners) await listener({ key, matches: null, actor });
+      await this.auditSecretCheck(key, null, actor);
       throw new AppError('rate_limited', `Too many wrong secrets were checked against this key; try again in ${wait} seconds.`);
     }
     const matches = secretMatches(key, candidate, this.clock.now());
     if (matches) this.verifyThrottle.reset(key.id);
     else this.verifyThrottle.fail(key.id);
-    for (const listener of this.secretCheckListeners) await listener({ key, matches, actor });
+    await this.auditSecretCheck(key, matches, actor);
     return matches;
   }
 
-  /** Registers a listener told of every verify-secret check (for the audit log and throttling). */
-  onSecretCheck(listener: (check: { key: KeyRecord; matches: boolean | null; actor: Actor }) => void | Promise<void>): void {
-    this.secretCheckListeners.push(listener);
+  /** Every verify-secret check leaves an audit entry (`matches: null`: refused, too many failures). */
+  private async auditSecretCheck(key: KeyRecord, matches: boolean | null, actor: Actor): Promise<void> {
+    await this.outbox.write({
+      audit: {
+        actor,
+        entry: { accountId: key.accountId, action: matches === null ? 'key.verify_secret_locked' : 'key.verify_secret', keyId: key.id, after: matches === null ? null : { matches } },
+      },
+    });
   }
 
   /** Ready-to-run samples for the key, with the server's real URLs and a placeholder for the secret. */
   async quickstart(accountId: string, keyId: string, baseUrl: string): Promise<Quickstart> {
     const key = await this.find(accountId, keyId);
-    return { key: this.view(key), samples: quickstartSamples(key, baseUrl) };
+    const view = this.view(key);
+    return { key: view, samples: [...quickstartSamples(key, baseUrl), gatewaySample(view, baseUrl)] };
   }
 }
 

@@ -6,23 +6,20 @@ import type { OAuthConfig } from '../config.js';
 import { ClientAuthenticator } from './tokens/client-auth.js';
 import { IntrospectionEndpoint } from './tokens/introspection.js';
 import { RevocationEndpoint } from './tokens/revocation.js';
-import { ALL_VERSIONS, RevocationList } from './tokens/revocations.js';
-import { MAX_TOKEN_TTL_MS, SigningKeys } from './tokens/signing-keys.js';
+import { RevocationList } from './tokens/revocations.js';
+import { SigningKeys } from './tokens/signing-keys.js';
 import { TokenEndpoint } from './tokens/token.js';
-import type { NewClusterEvent } from '../storage/oauth-repositories.js';
 import type { Store } from '../storage/repositories.js';
 import type { AuthService } from './auth-service.js';
-import { ClusterSync } from './cluster-sync.js';
-import type { GrantChangeListener, GrantsService } from './grants-service.js';
-import type { KeyChange, KeysService } from './keys-service.js';
+import { CacheGuard, type ClusterSync } from './cluster-sync.js';
+import type { GrantsService } from './grants-service.js';
+import type { Outbox } from './outbox.js';
 import { LocalRateLimiter, RedisRateLimiter, type RateLimiter } from './rate-limiter.js';
 import { UsageRecorder } from './usage-recorder.js';
 import { CreditsLedger } from './credits.js';
 import { UsageService } from './usage-service.js';
 import { VerificationService } from './verification-service.js';
 
-/** Key-change events are kept this long in the log: far longer than any node lags behind. */
-const CHANGE_EVENT_RETENTION_MS = 3_600_000;
 const MAINTENANCE_INTERVAL_MS = 1000;
 const USAGE_FLUSH_INTERVAL_MS = 5000;
 const PURGE_INTERVAL_MS = 60_000;
@@ -48,20 +45,14 @@ export interface TokenServices {
   credits: CreditsLedger;
   rateLimiter: RateLimiter;
   sync: ClusterSync;
-  /** Loads signing keys and revocations and starts the background tasks. */
+  /** Loads signing keys and revocations and starts the background tasks. Can be called again after it failed. */
   start(): Promise<void>;
   /** Stops the background tasks and writes what is pending (lastUsedAt). */
   stop(): Promise<void>;
   /** Told of errors in background tasks. */
   onBackgroundError: (err: unknown) => void;
-}
-
-/** The cache lookups a key change makes stale: every secret hash and client id before and after. */
-export function changeLookups(change: KeyChange): string[] {
-  const lookups = new Set<string>();
-  for (const key of [change.before, change.after])
-    if (key) for (const value of [key.secretHash, key.previousSecretHash, key.clientId]) if (value) lookups.add(value);
-  return [...lookups];
+  /** Told when rate-limit counting falls back to this node (Redis unavailable) and when it is back. */
+  onRateLimiterState: (state: { available: boolean; error?: unknown }) => void;
 }
 
 export function createTokenServices(deps: {
@@ -69,20 +60,23 @@ export function createTokenServices(deps: {
   catalog: Catalog;
   clock: Clock;
   keyring: Keyring;
-  keys: KeysService;
   auth: AuthService;
   grants: GrantsService;
+  sync: ClusterSync;
+  outbox: Outbox;
   usageAnalytics: UsageService;
   config: OAuthConfig;
 }): TokenServices {
-  const { store, catalog, clock, keyring, keys, auth, grants, usageAnalytics, config } = deps;
-  const sync = new ClusterSync(store, clock, config.syncIntervalMs);
-  const signingKeys = new SigningKeys(store, keyring, clock, {
-    rotationIntervalMs: config.signingKeyRotation * 1000,
-    prepublishMs: config.signingKeyPrepublish * 1000,
-  });
+  const { store, catalog, clock, keyring, auth, grants, sync, outbox, usageAnalytics, config } = deps;
+  const signingKeys = new SigningKeys(
+    store,
+    keyring,
+    clock,
+    { rotationIntervalMs: config.signingKeyRotation * 1000, prepublishMs: config.signingKeyPrepublish * 1000 },
+    outbox,
+  );
   const revocations = new RevocationList(sync, clock);
-  const rateLimiter: RateLimiter = config.redisUrl ? new RedisRateLimiter(config.redisUrl) : new LocalRateLimiter();
+  const rateLimiter: RateLimiter = config.redisUrl ? new RedisRateLimiter(config.redisUrl, config.redisTimeoutMs) : new LocalRateLimiter();
   const usage = new UsageRecorder(store, config.usageAnalytics);
   const credits = new CreditsLedger(store);
   const now = () => clock.now();
@@ -91,11 +85,12 @@ export function createTokenServices(deps: {
     byClient: new FailureThrottle({ maxFailures: config.authFailuresPerClient, windowMs, now }),
     byAddress: new FailureThrottle({ maxFailures: config.authFailuresPerAddress, windowMs, now }),
   };
-  const clients = new ClientAuthenticator(store, catalog, clock, throttles);
-  const verification = new VerificationService(store, catalog, clock, signingKeys, revocations, rateLimiter, usage, credits);
+  // Answers from caches only while this node is up to date with the cluster event log.
+  const guard = new CacheGuard(sync, config.stalePolicy);
+  const clients = new ClientAuthenticator(store, catalog, clock, throttles, guard);
+  const verification = new VerificationService(store, catalog, clock, signingKeys, revocations, rateLimiter, usage, credits, guard);
 
-  signingKeys.onRotated = () =>
-    sync.publish([{ kind: 'signing_keys_changed', keyId: null, clientId: null, jti: null, lookups: [], expiresAt: clock.now() + CHANGE_EVENT_RETENTION_MS, createdAt: clock.now() }]);
+  // Every change anywhere in the cluster reaches this node's caches (written by the Outbox).
   sync.subscribe(async (event) => {
     if (event.kind === 'key_changed') {
       verification.invalidate(event.lookups, event.keyId);
@@ -104,34 +99,14 @@ export function createTokenServices(deps: {
       await signingKeys.load();
     }
   });
-  // Every key change reaches every node's caches; revokeTokens on delete and regenerate stops the
-  // tokens of the old client id (new tokens of a regenerated key carry its new client id).
-  keys.onChange(async (change) => {
-    const key = change.after ?? change.before!;
-    const events: NewClusterEvent[] = [
-      { kind: 'key_changed', keyId: key.id, clientId: null, jti: null, lookups: changeLookups(change), expiresAt: clock.now() + CHANGE_EVENT_RETENTION_MS, createdAt: clock.now() },
-    ];
-    if (change.revokeTokens && (change.type === 'deleted' || change.type === 'regenerated') && change.before?.clientId)
-      events.push(revocations.clientRevocation(change.before.clientId, key.id, MAX_TOKEN_TTL_MS));
-    // A deleted key's grants went with it: its tokens for other accounts stop (tokens for its own
-    // account follow the revokeTokens rule above).
-    if (change.type === 'deleted' && change.before?.clientId) events.push(revocations.grantRevocation(null, key.id, ALL_VERSIONS, MAX_TOKEN_TTL_MS));
-    await sync.publish(events);
-  });
-  // Tokens for another account are valid only while their grant stands as it was: switching it
-  // off, changing its roles or removing it stops them on every node (switching it on again does
-  // not bring them back; new tokens carry the grant's new version).
-  grants.onChange(async (change) => {
-    const revocation = grantChangeRevocation(change, revocations);
-    if (revocation !== null) await sync.publish([revocation]);
-  });
 
   const timers: NodeJS.Timeout[] = [];
+  let started = false;
   const services: TokenServices = {
     oauth: {
       token: new TokenEndpoint(clients, signingKeys, store, clock, rateLimiter, usage, credits, config.tokenAudience, grants),
       introspection: new IntrospectionEndpoint(auth, clients, verification),
-      revocation: new RevocationEndpoint(auth, clients, verification, revocations),
+      revocation: new RevocationEndpoint(auth, clients, verification, outbox, clock),
       signingKeys,
       revocations,
       clients,
@@ -143,12 +118,15 @@ export function createTokenServices(deps: {
     rateLimiter,
     sync,
     onBackgroundError: () => {},
+    onRateLimiterState: () => {},
     async start() {
-      await rateLimiter.connect();
+      if (started) return;
+      sync.onError = (err) => services.onBackgroundError(err);
+      if (rateLimiter instanceof RedisRateLimiter) rateLimiter.onStateChange = (state) => services.onRateLimiterState(state);
       await signingKeys.ensure();
       await sync.start();
-      sync.onError = (err) => services.onBackgroundError(err);
-      if (rateLimiter instanceof RedisRateLimiter) rateLimiter.onError = (err) => services.onBackgroundError(err);
+      await rateLimiter.connect();
+      started = true;
       const every = (ms: number, task: () => Promise<void> | void) => {
         let running = false;
         const timer = setInterval(async () => {
@@ -182,16 +160,4 @@ export function createTokenServices(deps: {
     },
   };
   return services;
-}
-
-/**
- * The revocation a grant change calls for: a removal, a switch-off or new roles stop every token
- * issued under the grant before it; null when no token of it can be alive (it was already off) or
- * nothing they carry changed.
- */
-function grantChangeRevocation({ type, before, after }: Parameters<GrantChangeListener>[0], revocations: RevocationList): NewClusterEvent | null {
-  if (!before.active) return null;
-  if (type === 'deleted' || after === undefined) return revocations.grantRevocation(before.id, before.keyId, ALL_VERSIONS, MAX_TOKEN_TTL_MS);
-  const rolesChanged = JSON.stringify(after.roles) !== JSON.stringify(before.roles);
-  return !after.active || rolesChanged ? revocations.grantRevocation(before.id, before.keyId, after.updatedAt, MAX_TOKEN_TTL_MS) : null;
 }

@@ -9,9 +9,10 @@ import { BUILT_IN_ROLES, isBuiltInRole } from '../domain/roles.js';
 import { FailureThrottle } from '../domain/throttle.js';
 import type { ApiTokenRecord, Store } from '../storage/repositories.js';
 import type { OperatorRecord } from '../storage/operator-repositories.js';
-import type { AuditService } from './audit-service.js';
 import type { AuthService } from './auth-service.js';
+import { apiTokenRevokedEvent, membersChangedEvent } from './change-events.js';
 import { iso } from './key-view.js';
+import type { Outbox } from './outbox.js';
 
 /** How long a portal session lasts. */
 export const SESSION_TTL_MS = 12 * 3600 * 1000;
@@ -64,7 +65,8 @@ export class OperatorsService {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
-    private readonly audit: AuditService,
+    /** Every change and every failed sign-in leaves its audit entry here, in the change's transaction. */
+    private readonly outbox: Outbox,
     private readonly auth: AuthService,
   ) {
     this.loginThrottle = new FailureThrottle({ maxFailures: LOGIN_MAX_FAILURES, windowMs: LOGIN_WINDOW_MS, now: () => clock.now() });
@@ -92,7 +94,7 @@ export class OperatorsService {
     const op = await this.newOperator(input);
     await this.store.transaction(async (repos) => {
       await repos.operators.insert(op);
-      await this.audit.record(actor, { accountId: null, action: 'operator.create', targetId: op.id, after: operatorView(op) }, repos);
+      await this.outbox.record(repos, { audit: { actor, entry: { accountId: null, action: 'operator.create', targetId: op.id, after: operatorView(op) } } });
     });
     return operatorView(op);
   }
@@ -107,9 +109,8 @@ export class OperatorsService {
     const anonymous = { anonymous: email.trim().toLowerCase(), sourceIp };
     const operator = await this.store.repos.operators.findByEmail(email);
     const accounts = operator ? (await this.store.repos.memberships.ofOperator(operator.id)).map((m) => m.accountId) : [];
-    const auditAll = async (action: string) => {
-      for (const accountId of accounts.length ? accounts : [null]) await this.audit.record(anonymous, { accountId, action, targetId: operator?.id ?? null });
-    };
+    const auditAll = (action: string) =>
+      this.outbox.write({ audit: (accounts.length ? accounts : [null]).map((accountId) => ({ actor: anonymous, entry: { accountId, action, targetId: operator?.id ?? null } })) });
     if (wait > 0) {
       await auditAll('login.locked');
       throw new AppError('rate_limited', `Too many failed sign-ins; try again in ${wait} seconds.`);
@@ -147,7 +148,7 @@ export class OperatorsService {
     const full: ApiTokenRecord = { ...record, id: newId('tok'), tokenHash: hashKeyString(token), createdAt: this.clock.now(), revokedAt: null };
     await this.store.transaction(async (repos) => {
       await repos.apiTokens.insert(full);
-      await this.audit.record(actor, { accountId: full.accountId, action: `${full.kind}_token.create`, targetId: full.id, after: tokenView(full) }, repos);
+      await this.outbox.record(repos, { audit: { actor, entry: { accountId: full.accountId, action: `${full.kind}_token.create`, targetId: full.id, after: tokenView(full) } } });
     });
     return { token, view: tokenView(full) };
   }
@@ -187,9 +188,11 @@ export class OperatorsService {
   private async revoke(token: ApiTokenRecord, actor: Actor): Promise<void> {
     await this.store.transaction(async (repos) => {
       await repos.apiTokens.revoke(token.id, this.clock.now());
-      await this.audit.record(actor, { accountId: token.accountId, action: `${token.kind}_token.revoke`, targetId: token.id, before: tokenView(token) }, repos);
+      await this.outbox.record(repos, {
+        audit: { actor, entry: { accountId: token.accountId, action: `${token.kind}_token.revoke`, targetId: token.id, before: tokenView(token) } },
+        events: [apiTokenRevokedEvent(token.accountId, token.id, this.clock.now())],
+      });
     });
-    this.auth.invalidate();
   }
 
   // --- members and roles -------------------------------------------------------------------
@@ -209,7 +212,7 @@ export class OperatorsService {
     const role = { id: newId('role'), accountId, name, permissions: PERMISSIONS.filter((p) => input.permissions.includes(p)), createdAt: this.clock.now() };
     await this.store.transaction(async (repos) => {
       await repos.customRoles.insert(role);
-      await this.audit.record(actor, { accountId, action: 'role.create', targetId: role.id, after: { name: role.name, permissions: role.permissions } }, repos);
+      await this.outbox.record(repos, { audit: { actor, entry: { accountId, action: 'role.create', targetId: role.id, after: { name: role.name, permissions: role.permissions } } } });
     });
     return { id: role.id, name: role.name, builtIn: false, permissions: role.permissions };
   }
@@ -249,9 +252,11 @@ export class OperatorsService {
     await this.store.transaction(async (repos) => {
       if (created) await repos.operators.insert(operator);
       await repos.memberships.upsert({ accountId, operatorId: operator.id, role: input.role, createdAt: this.clock.now() });
-      await this.audit.record(actor, { accountId, action: 'member.add', targetId: operator.id, after: { email: operator.email, role: input.role } }, repos);
+      await this.outbox.record(repos, {
+        audit: { actor, entry: { accountId, action: 'member.add', targetId: operator.id, after: { email: operator.email, role: input.role } } },
+        events: [membersChangedEvent(accountId, operator.id, 'added', this.clock.now())],
+      });
     });
-    this.auth.invalidate();
     return { operatorId: operator.id, email: operator.email, name: operator.name, role: input.role, since: iso(this.clock.now())! };
   }
 
@@ -263,10 +268,12 @@ export class OperatorsService {
       if (!before) throw notFound('Member', operatorId);
       if (before.role === 'owner' && role !== 'owner') await this.keepAnOwner(repos, accountId);
       await repos.memberships.upsert({ ...before, role });
-      await this.audit.record(actor, { accountId, action: 'member.role_change', targetId: operatorId, before: { role: before.role }, after: { role } }, repos);
+      await this.outbox.record(repos, {
+        audit: { actor, entry: { accountId, action: 'member.role_change', targetId: operatorId, before: { role: before.role }, after: { role } } },
+        events: [membersChangedEvent(accountId, operatorId, 'role_changed', this.clock.now())],
+      });
       return before;
     });
-    this.auth.invalidate();
     const op = await this.store.repos.operators.find(operatorId);
     return { operatorId, email: op!.email, name: op!.name, role, since: iso(result.createdAt)! };
   }
@@ -278,9 +285,11 @@ export class OperatorsService {
       if (!before) throw notFound('Member', operatorId);
       if (before.role === 'owner') await this.keepAnOwner(repos, accountId);
       await repos.memberships.delete(accountId, operatorId);
-      await this.audit.record(actor, { accountId, action: 'member.remove', targetId: operatorId, before: { role: before.role } }, repos);
+      await this.outbox.record(repos, {
+        audit: { actor, entry: { accountId, action: 'member.remove', targetId: operatorId, before: { role: before.role } } },
+        events: [membersChangedEvent(accountId, operatorId, 'removed', this.clock.now())],
+      });
     });
-    this.auth.invalidate();
   }
 
   /** An account keeps at least one owner, so someone can always manage it. */

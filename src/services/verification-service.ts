@@ -13,6 +13,7 @@ import { decodeJwt, looksLikeJwt, verifyJwtSignature } from '../oauth/jwt.js';
 import type { RevocationList } from './tokens/revocations.js';
 import type { SigningKeys } from './tokens/signing-keys.js';
 import type { Store } from '../storage/repositories.js';
+import type { CacheGuard } from './cluster-sync.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { UsageRecorder } from './usage-recorder.js';
 
@@ -120,7 +121,9 @@ const UNKNOWN = answer('unknown');
  * whole string; access tokens by their signature. Both are cached in process by hash, negative
  * answers too (briefly), and the cache is invalidated on every key change (from this node or, via
  * the cluster event log, any other). Per request there is no storage access on a cache hit, and no
- * storage write at all: uses are batched by the UsageRecorder.
+ * storage write at all: uses are batched by the UsageRecorder. The caches, and the revocations,
+ * are as current as this node's view of the cluster event log: while it is older than the bound,
+ * the CacheGuard has the node catch up first, or refuses (503) when the store cannot be read.
  */
 export class VerificationService {
   private readonly keys: LruCache<string, Credential | null>;
@@ -140,6 +143,7 @@ export class VerificationService {
     private readonly rateLimiter: RateLimiter,
     private readonly usage: UsageRecorder,
     private readonly credits: CreditsLedger,
+    private readonly guard: CacheGuard,
   ) {
     const now = () => clock.now();
     this.keys = new LruCache(CACHE_ENTRIES, now);
@@ -152,9 +156,15 @@ export class VerificationService {
    * credential's account before anything about it is revealed or counted; it throws to refuse.
    *
    * On a cache hit (without a shared rate limiter) the answer comes synchronously (see
-   * `domain/maybe-promise.ts`); callers await the result either way.
+   * `domain/maybe-promise.ts`); callers await the result either way. A node behind the cluster event
+   * log catches up first; when it cannot, this rejects with store_unavailable (see CacheGuard).
    */
   verify(value: string, options: VerifyOptions = {}, authorize?: (accountId: string) => void): MaybePromise<Verification> {
+    const wait = this.guard.check();
+    return wait === undefined ? this.verifyNow(value, options, authorize) : wait.then(() => this.verifyNow(value, options, authorize));
+  }
+
+  private verifyNow(value: string, options: VerifyOptions, authorize: ((accountId: string) => void) | undefined): MaybePromise<Verification> {
     const found = looksLikeJwt(value) ? this.identifyToken(value) : this.identifyKey(value);
     return andThen(found, (f) => this.evaluate(f, options, authorize));
   }

@@ -26,9 +26,10 @@ export class SigningKeysRepository {
     return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
   }
 
-  /** Marks a key withdrawn (once: a second call keeps the first time). */
-  async withdraw(id: string, at: number): Promise<void> {
-    await this.db.updateTable('signingKeys').set({ withdrawnAt: at }).where('id', '=', id).where('withdrawnAt', 'is', null).execute();
+  /** Marks a key withdrawn (once: a second call keeps the first time); false when it already was, or is not there. */
+  async withdraw(id: string, at: number): Promise<boolean> {
+    const result = await this.db.updateTable('signingKeys').set({ withdrawnAt: at }).where('id', '=', id).where('withdrawnAt', 'is', null).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 
   /** Replaces the stored (encrypted) private key of one signing key: used when re-encrypting. */
@@ -42,18 +43,33 @@ export class SigningKeysRepository {
   }
 }
 
-export type ClusterEventKind = 'key_changed' | 'token_revoked' | 'client_revoked' | 'grant_revoked' | 'signing_keys_changed';
+export type ClusterEventKind =
+  | 'key_changed'
+  | 'token_revoked'
+  | 'client_revoked'
+  | 'grant_revoked'
+  | 'grant_changed'
+  | 'signing_keys_changed'
+  | 'settings_changed'
+  | 'members_changed'
+  | 'api_token_revoked';
 
 /** One entry of the cluster event log. */
 export interface ClusterEvent {
   seq: number;
   kind: ClusterEventKind;
+  /** The account the change belongs to; null for signing keys (and the platform's own tokens). */
+  accountId: string | null;
+  /** What happened to the thing: `created`, `updated`, `deleted`, `secret_reset`, `regenerated`, `rotated`, `withdrawn`, ... */
+  changeType: string | null;
+  /** The id of what changed when it is not an API key: an operator, a management token, a signing key. */
+  targetId: string | null;
   keyId: string | null;
   clientId: string | null;
   jti: string | null;
   /** Cache lookups (secret hashes, client ids) the event invalidates. */
   lookups: string[];
-  /** grant_revoked: the grant whose tokens stop; null for every grant of `keyId` (a deleted key). */
+  /** grant_revoked, grant_changed: the grant (grant_revoked: null for every grant of `keyId`, a deleted key). */
   grantId: string | null;
   /** grant_revoked: tokens issued while the grant's version (its updatedAt) was below this stop. */
   grantVersion: number | null;
@@ -61,11 +77,19 @@ export interface ClusterEvent {
   createdAt: number;
 }
 
-export type NewClusterEvent = Omit<ClusterEvent, 'seq' | 'grantId' | 'grantVersion'> & { grantId?: string | null; grantVersion?: number | null };
+export type NewClusterEvent = Omit<ClusterEvent, 'seq' | 'grantId' | 'grantVersion' | 'changeType' | 'targetId'> & {
+  grantId?: string | null;
+  grantVersion?: number | null;
+  changeType?: string | null;
+  targetId?: string | null;
+};
 
 const toEvent = (row: Selectable<ClusterEventsTable>): ClusterEvent => ({
   seq: Number(row.seq),
   kind: row.kind as ClusterEventKind,
+  accountId: row.accountId,
+  changeType: row.changeType,
+  targetId: row.targetId,
   keyId: row.keyId,
   clientId: row.clientId,
   jti: row.jti,
@@ -76,6 +100,21 @@ const toEvent = (row: Selectable<ClusterEventsTable>): ClusterEvent => ({
   createdAt: row.createdAt,
 });
 
+const fromEvent = (e: NewClusterEvent) => ({
+  kind: e.kind,
+  accountId: e.accountId,
+  changeType: e.changeType ?? null,
+  targetId: e.targetId ?? null,
+  keyId: e.keyId,
+  clientId: e.clientId,
+  jti: e.jti,
+  lookups: e.lookups.length ? JSON.stringify(e.lookups) : null,
+  grantId: e.grantId ?? null,
+  grantVersion: e.grantVersion ?? null,
+  expiresAt: e.expiresAt,
+  createdAt: e.createdAt,
+});
+
 /**
  * The append-only log through which nodes sharing a store learn what changed elsewhere. Each node
  * polls it by sequence number; entries are purged once they matter to no one.
@@ -83,12 +122,11 @@ const toEvent = (row: Selectable<ClusterEventsTable>): ClusterEvent => ({
 export class ClusterEventsRepository {
   constructor(private readonly db: Executor) {}
 
-  async append(events: readonly NewClusterEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    await this.db
-      .insertInto('clusterEvents')
-      .values(events.map((e) => ({ ...e, grantId: e.grantId ?? null, grantVersion: e.grantVersion ?? null, lookups: e.lookups.length ? JSON.stringify(e.lookups) : null })))
-      .execute();
+  /** Appends events (as the last writes of a change's transaction) and returns them with their sequence numbers. */
+  async append(events: readonly NewClusterEvent[]): Promise<ClusterEvent[]> {
+    if (events.length === 0) return [];
+    const rows = await this.db.insertInto('clusterEvents').values(events.map(fromEvent)).returningAll().execute();
+    return rows.map(toEvent);
   }
 
   /** Events after `seq`, plus the given sequence numbers (gaps that may still fill), oldest first. */

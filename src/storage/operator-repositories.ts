@@ -150,6 +150,11 @@ export class GrantsRepository {
     const rows = await this.db.selectFrom('grants').selectAll().where('accountId', '=', accountId).orderBy('createdAt').orderBy('id').execute();
     return rows.map(toGrant);
   }
+  /** Every grant held by the key, in any account. */
+  async ofKey(keyId: string): Promise<GrantRecord[]> {
+    const rows = await this.db.selectFrom('grants').selectAll().where('keyId', '=', keyId).orderBy('createdAt').orderBy('id').execute();
+    return rows.map(toGrant);
+  }
   async delete(accountId: string, id: string): Promise<boolean> {
     const r = await this.db.deleteFrom('grants').where('accountId', '=', accountId).where('id', '=', id).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;

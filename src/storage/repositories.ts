@@ -29,7 +29,14 @@ export class Repositories {
   readonly audit: AuditRepository;
   readonly usage: UsageRepository;
 
-  constructor(db: Executor) {
+  /**
+   * `afterCommit` collects what must run once the transaction these repositories write in has
+   * committed; absent outside a transaction.
+   */
+  constructor(
+    db: Executor,
+    private readonly afterCommit?: (() => Promise<void>)[],
+  ) {
     this.usage = new UsageRepository(db);
     this.operators = new OperatorsRepository(db);
     this.memberships = new MembershipsRepository(db);
@@ -43,17 +50,37 @@ export class Repositories {
     this.signingKeys = new SigningKeysRepository(db);
     this.clusterEvents = new ClusterEventsRepository(db);
   }
+
+  /** True inside `Store.transaction`: every write lands with the others, or none does. */
+  get inTransaction(): boolean {
+    return this.afterCommit !== undefined;
+  }
+
+  /** Runs `task` after the transaction has committed (never if it rolls back). Transactions only. */
+  onCommit(task: () => Promise<void>): void {
+    if (this.afterCommit === undefined) throw new Error('onCommit outside a transaction');
+    this.afterCommit.push(task);
+  }
 }
 
 /** The store as services use it: repositories, and transactions over them. */
 export class Store {
   readonly repos: Repositories;
+  /** The same repositories on the node's background connections (see Storage.background). */
+  readonly background: Repositories;
   constructor(readonly storage: Storage) {
     this.repos = new Repositories(storage.db);
+    this.background = new Repositories(storage.background);
   }
-  /** Runs `fn` in one transaction: all of its writes land, or none. */
-  transaction<T>(fn: (repos: Repositories) => Promise<T>): Promise<T> {
-    return this.storage.db.transaction().execute((trx) => fn(new Repositories(trx)));
+  /**
+   * Runs `fn` in one transaction: all of its writes land, or none. What `fn` asked to run after the
+   * commit (`repos.onCommit`) runs before this returns.
+   */
+  async transaction<T>(fn: (repos: Repositories) => Promise<T>): Promise<T> {
+    const afterCommit: (() => Promise<void>)[] = [];
+    const result = await this.storage.db.transaction().execute((trx) => fn(new Repositories(trx, afterCommit)));
+    for (const task of afterCommit) await task();
+    return result;
   }
 }
 

@@ -117,10 +117,19 @@ export interface SigningKeysTable {
   withdrawnAt: number | null;
 }
 
-/** What every node of a cluster must learn: revocations, key changes, signing-key rotations. */
+/**
+ * The outbox and event log: every change, written in the transaction that makes it. Nodes read it
+ * to stay in step (revocations, key changes, signing keys); it says what changed, and in which account.
+ */
 export interface ClusterEventsTable {
   seq: Generated<number>;
   kind: string;
+  /** The account the change belongs to; null for signing keys. */
+  accountId: string | null;
+  /** What happened: `created`, `updated`, `deleted`, `secret_reset`, `regenerated`, `rotated`, ... */
+  changeType: string | null;
+  /** The id of what changed when it is not an API key: an operator, a management token, a signing key. */
+  targetId: string | null;
   keyId: string | null;
   clientId: string | null;
   jti: string | null;

@@ -195,6 +195,9 @@ describe('portal: the life of a key in a browser', { skip: skip ?? false }, () =
       const text = await code.innerText();
       assert.ok(text.includes(clientId) && text.includes(`${kp.url}/oauth/token`), `${language} names the client ID and the token URL`);
     }
+    await d.getByRole('tab', { name: 'Behind your gateway' }).click();
+    const behind = await code.innerText();
+    assert.ok(behind.includes(`${kp.url}/v1/authz?environment=sandbox`) && behind.includes(secret), 'the gateway sample asks /v1/authz with the new secret');
     await d.getByRole('tab', { name: 'JavaScript' }).click();
     await d.getByRole('button', { name: 'Copy JavaScript sample' }).click();
     const sample = await clipboard(page);

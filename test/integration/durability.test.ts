@@ -95,7 +95,7 @@ describe('start-up errors', () => {
     assert.match(result.out, /KEYPORT_BOOTSTRAP_TOKEN must be at least 16 characters/);
   });
 
-  test('an unwritable data directory and an unreachable PostgreSQL are clear errors', async () => {
+  test('an unwritable data directory, and with KEYPORT_STARTUP_WAIT=0 an unreachable PostgreSQL, are clear errors at once', async () => {
     const run = (env: Record<string, string>) =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
         const child = spawn(process.execPath, ['--import', 'tsx', 'src/start.ts'], {
@@ -114,7 +114,7 @@ describe('start-up errors', () => {
     const dir = await run({ KEYPORT_DATA_DIR: join(file, 'data') });
     assert.equal(dir.code, 2);
     assert.match(dir.out, /Keyport cannot start: .*a-file\/data.*ENOTDIR.*set KEYPORT_DATA_DIR to a writable directory/);
-    const pgDown = await run({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/keyport', KEYPORT_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') });
+    const pgDown = await run({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/keyport', KEYPORT_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'), KEYPORT_STARTUP_WAIT: '0' });
     assert.equal(pgDown.code, 2);
     assert.match(pgDown.out, /Keyport cannot start: Cannot connect to PostgreSQL postgres:\/\/postgres@127.0.0.1:1\/keyport: .*ECONNREFUSED/);
   });

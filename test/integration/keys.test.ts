@@ -191,7 +191,7 @@ describeEachStore('key lifecycle', (kp) => {
     const { key, secret } = await createKey(kp.api, account);
     const res = await kp.api('GET', `/v1/accounts/${account}/keys/${key.id}/quickstart`);
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body.samples.map((s: any) => s.language), ['curl', 'javascript', 'python']);
+    assert.deepEqual(res.body.samples.map((s: any) => s.language), ['curl', 'javascript', 'python', 'gateway']);
     for (const sample of res.body.samples) {
       assert.ok(sample.code.includes(key.clientId), `${sample.language} names the client id`);
       assert.ok(sample.code.includes(`${kp.url}/oauth/token`), `${sample.language} uses the real token URL`);
@@ -200,7 +200,9 @@ describeEachStore('key lifecycle', (kp) => {
     }
     const tokenKey = (await createKey(kp.api, account, { credentialType: 'token' })).key;
     const tq = await kp.api('GET', `/v1/accounts/${account}/keys/${tokenKey.id}/quickstart`);
-    assert.ok(tq.body.samples.every((s: any) => s.code.includes('<YOUR_API_KEY>') && s.code.includes(`${kp.url}/v1/whoami`)));
+    const [gateway, ...direct] = [...tq.body.samples].reverse();
+    assert.ok(direct.every((s: any) => s.code.includes('<YOUR_API_KEY>') && s.code.includes(`${kp.url}/v1/whoami`)));
+    assert.ok(gateway.code.includes('<YOUR_API_KEY>') && gateway.code.includes(`${kp.url}/v1/authz?environment=sandbox&scopes=product.read`), gateway.code);
   });
 
   test('settings change, and invalid values are refused with nothing changed', async () => {

@@ -91,6 +91,27 @@ describeEachStore('IP allowlists', (kp) => {
   });
 });
 
+describeEachStore('usage controls on forward-auth (/v1/authz)', (kp) => {
+  test("the proxy's forwarded address meets the allowlist; used-up credits are a 429", async () => {
+    const account = await createAccount(kp.api);
+    const gateway = (await kp.api('POST', `/v1/accounts/${account}/service-tokens`, { name: 'Edge' })).body.token;
+    const { secret } = await createKey(kp.api, account, { credentialType: 'token', active: true, ipAllowlist: ['198.51.100.0/24'], credits: { remaining: 1 } });
+    const authz = (xff?: string) =>
+      fetch(`${kp.url}/v1/authz?environment=sandbox&scopes=product.read`, {
+        headers: { 'keyport-service-token': gateway, authorization: `Bearer ${secret}`, ...(xff ? { 'x-forwarded-for': xff } : {}) },
+      });
+    const outside = await authz('203.0.113.50');
+    assert.deepEqual([outside.status, outside.headers.get('x-keyport-code'), outside.headers.get('www-authenticate')], [403, 'ip_not_allowed', null]);
+    assert.equal((await outside.json()).detail, "The request comes from outside the key's IP allowlist (the address in X-Forwarded-For, or X-Real-IP).");
+    assert.equal((await authz()).headers.get('x-keyport-code'), 'ip_not_allowed', 'no forwarded address: refused');
+    const inside = await authz('203.0.113.50, 198.51.100.9');
+    assert.equal(inside.status, 200, 'the last address is the one the gateway saw');
+    const spent = await authz('198.51.100.9');
+    assert.deepEqual([spent.status, spent.headers.get('x-keyport-code')], [429, 'usage_exceeded']);
+    assert.deepEqual(((await spent.json()) as any).title, 'Credits used up');
+  });
+});
+
 describeEachStore('the client address behind a trusted proxy', (kp) => {
   test('X-Forwarded-For counts only from a trusted proxy, read from the right', async () => {
     const account = await createAccount(kp.api);

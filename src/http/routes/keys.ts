@@ -197,8 +197,7 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
     async (request) => {
       const actor = await guard(auth, request, { account: request.params.account, permission: 'keys.reveal' });
       const account = await accounts.get(request.params.account);
-      const { key, secret } = await keys.reveal(account, request.params.key);
-      await services.audit.record(actor, { accountId: account.id, action: 'key.revealed', keyId: key.id });
+      const { secret } = await keys.reveal(account, request.params.key, actor);
       return { secret };
     },
   );

@@ -1,10 +1,13 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.js';
+import { AppError, STORE_RETRY_AFTER_SECONDS } from '../../domain/errors.js';
 import { rateLimitHeaders } from '../../domain/rate-limit.js';
-import { InvalidRequest, OAuthError, ServerError } from '../../oauth/errors.js';
+import { InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable } from '../../oauth/errors.js';
 import { FormParams, type OAuthRequest } from '../../oauth/form.js';
 import type { Services } from '../../services/index.js';
-import { requestLog, type Logging } from '../logging.js';
+import { isStoreUnavailable } from '../../storage/database.js';
+import type { Logging } from '../logging.js';
+import { logServerError } from '../problem.js';
 import { clientAddress } from '../client-address.js';
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -22,6 +25,10 @@ const formBody = (properties: Record<string, { type: 'string'; description: stri
 /** Turns anything thrown under /oauth into an RFC 6749 error; internals never reach the client. */
 function toOAuthError(error: FastifyError | Error): OAuthError {
   if (error instanceof OAuthError) return error;
+  // An outage (the store unreachable or too slow, or this node unable to vouch for its caches) is
+  // temporarily_unavailable, never server_error: clients and gateways retry it.
+  if ((error instanceof AppError && error.code === 'store_unavailable') || isStoreUnavailable(error))
+    return new TemporarilyUnavailable(STORE_RETRY_AFTER_SECONDS);
   const fe = error as FastifyError;
   if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new InvalidRequest(`Send the parameters as ${FORM} (RFC 6749).`);
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new OAuthError('invalid_request', 413, 'The request body is too large.');
@@ -46,7 +53,7 @@ export const oauthRoutes: FastifyPluginAsync<{ services: Services; config: Reado
   });
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const oauth = toOAuthError(error);
-    if (oauth.status >= 500) requestLog(logging, request).error({ err: error }, 'unhandled error');
+    logServerError(logging, request, error, { status: oauth.status, code: oauth.error === 'temporarily_unavailable' ? 'store_unavailable' : oauth.error });
     return reply.status(oauth.status).headers(oauth.headers).send(oauth.toJSON());
   });
   app.setNotFoundHandler((request, reply) =>
@@ -102,6 +109,7 @@ export const oauthRoutes: FastifyPluginAsync<{ services: Services; config: Reado
           401: oauthError,
           403: oauthError,
           429: oauthError,
+          503: oauthError,
         },
       },
       validatorCompiler: () => () => true,
@@ -129,7 +137,7 @@ export const oauthRoutes: FastifyPluginAsync<{ services: Services; config: Reado
           },
           ['token'],
         ),
-        response: { 200: { type: 'object', additionalProperties: true, properties: { active: { type: 'boolean' } } }, 400: oauthError, 401: oauthError },
+        response: { 200: { type: 'object', additionalProperties: true, properties: { active: { type: 'boolean' } } }, 400: oauthError, 401: oauthError, 503: oauthError },
       },
       validatorCompiler: () => () => true,
     },
@@ -144,7 +152,7 @@ export const oauthRoutes: FastifyPluginAsync<{ services: Services; config: Reado
         summary: 'Token revocation (RFC 7009): the access token stops at once, on every node',
         description: "Authenticate as the client the token was issued to, or with a management bearer token holding 'keys.edit' on its account.",
         body: formBody({ token: { type: 'string', description: 'The access token.' }, token_type_hint: { type: 'string', description: 'Ignored.' } }, ['token']),
-        response: { 200: { type: 'null' }, 400: oauthError, 401: oauthError, 403: oauthError },
+        response: { 200: { type: 'null' }, 400: oauthError, 401: oauthError, 403: oauthError, 503: oauthError },
       },
       validatorCompiler: () => () => true,
     },

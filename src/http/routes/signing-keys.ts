@@ -1,8 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { notFound } from '../../domain/errors.js';
-import type { SigningKeyInfo } from '../../services/tokens/signing-keys.js';
+import { signingKeyView as view } from '../../services/tokens/signing-keys.js';
 import type { Services } from '../../services/index.js';
-import { iso } from '../../services/key-view.js';
 import { guard } from '../auth.js';
 import { problems } from '../schemas.js';
 
@@ -19,17 +18,6 @@ const signingKeySchema = {
     withdrawnAt: { type: ['string', 'null'], format: 'date-time' },
   },
 } as const;
-
-const view = (k: SigningKeyInfo) => ({
-  kid: k.kid,
-  alg: k.alg,
-  status: k.status,
-  createdAt: iso(k.createdAt),
-  activatesAt: iso(k.activatesAt),
-  retiredAt: iso(k.retiredAt),
-  publishedUntil: iso(k.publishedUntil),
-  withdrawnAt: iso(k.withdrawnAt),
-});
 
 /** The access-token signing keys, for the platform owner: list, rotate and withdraw them. */
 export const signingKeyRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
@@ -68,8 +56,7 @@ export const signingKeyRoutes: FastifyPluginAsync<{ services: Services }> = asyn
     },
     async (request, reply) => {
       const actor = await guard(services.auth, request, { platformOwner: true });
-      const key = await signingKeys.rotate({ immediately: request.body?.immediately ?? false });
-      await services.audit.record(actor, { accountId: null, action: 'signing_key.rotate', targetId: key.kid, after: view(key) });
+      const key = await signingKeys.rotate({ immediately: request.body?.immediately ?? false }, actor);
       return reply.status(201).send(view(key));
     },
   );
@@ -88,12 +75,9 @@ export const signingKeyRoutes: FastifyPluginAsync<{ services: Services }> = asyn
     },
     async (request) => {
       const actor = await guard(services.auth, request, { platformOwner: true });
-      const result = await signingKeys.withdraw(request.params.kid);
+      const result = await signingKeys.withdraw(request.params.kid, actor);
       if (result === undefined) throw notFound('Signing key', request.params.kid);
-      const { before, after } = result;
-      if (before.status !== 'withdrawn')
-        await services.audit.record(actor, { accountId: null, action: 'signing_key.withdraw', targetId: after.kid, before: view(before), after: view(after) });
-      return view(after);
+      return view(result.after);
     },
   );
 };

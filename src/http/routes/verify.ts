@@ -12,6 +12,7 @@ import { isIP } from 'node:net';
 import type { Config } from '../../config.js';
 import { bearerToken, guard } from '../auth.js';
 import { clientAddress } from '../client-address.js';
+import { REFUSAL_REASONS } from '../credentials.js';
 import { problems } from '../schemas.js';
 
 /**
@@ -85,14 +86,6 @@ function setRateLimit(reply: FastifyReply, result: Verification): void {
   }
 }
 
-const REASONS: Record<string, string> = {
-  unknown: 'is not a key or token Keyport knows',
-  malformed: 'is not a well-formed token key or access token',
-  inactive: 'belongs to a key that is switched off',
-  expired: 'has expired',
-  revoked: 'has been revoked',
-};
-
 /**
  * The verification hot path for resource servers and gateways (`POST /v1/verify`), and
  * `GET /v1/whoami` for integrations checking their own credential.
@@ -160,7 +153,7 @@ export const verifyRoutes: FastifyPluginAsync<{ services: Services; config: Read
       if (result.code === 'usage_exceeded') throw new AppError('usage_exceeded', "The key's credits are used up; they come back at its next refill, or when an operator tops them up.");
       if (!result.valid) {
         reply.header('www-authenticate', `Bearer realm="keyport", error="invalid_token"`);
-        throw unauthenticated(`The credential ${REASONS[result.code] ?? result.code} (${result.code}).`);
+        throw unauthenticated(`The credential ${REFUSAL_REASONS[result.code as Exclude<typeof result.code, 'valid'>]} (${result.code}).`);
       }
       return json(reply, toAnswer(result));
     },

@@ -82,7 +82,7 @@ export function SecretDialog({ issued, reason, onClose, onQuickstart }: { issued
   );
 }
 
-const LANGUAGE_LABEL: Record<QuickstartSample['language'], string> = { curl: 'curl', javascript: 'JavaScript', python: 'Python' };
+const LANGUAGE_LABEL: Record<QuickstartSample['language'], string> = { curl: 'curl', javascript: 'JavaScript', python: 'Python', gateway: 'Behind your gateway' };
 
 /**
  * Ready-to-run samples for one key. The secret is a placeholder, unless the person pastes it (or

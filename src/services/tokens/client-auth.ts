@@ -6,6 +6,7 @@ import type { KeyRecord } from '../../domain/model.js';
 import type { FailureThrottle } from '../../domain/throttle.js';
 import { secretMatches } from '../../domain/key-rules.js';
 import { IpAllowlist } from '../../domain/usage-controls.js';
+import type { CacheGuard } from '../cluster-sync.js';
 import type { Store } from '../../storage/repositories.js';
 import type { ClientCredentials } from '../../oauth/client-credentials.js';
 import { InvalidClient, SlowDown } from '../../oauth/errors.js';
@@ -37,12 +38,15 @@ export class ClientAuthenticator {
     private readonly catalog: Catalog,
     private readonly clock: Clock,
     private readonly throttles: { byClient: FailureThrottle; byAddress: FailureThrottle },
+    /** Cached clients are trusted only while this node is up to date with the cluster event log. */
+    private readonly guard: CacheGuard,
   ) {
     this.clients = new LruCache(100_000, () => clock.now());
   }
 
   /** The client the credentials prove; throws invalid_client, or slow_down while throttled. */
   async authenticate(credentials: ClientCredentials, sourceAddress: string): Promise<OAuthClient> {
+    await this.guard.check();
     const { clientId, secret } = credentials;
     const wait = Math.max(this.throttles.byAddress.retryAfter(sourceAddress), this.throttles.byClient.retryAfter(clientId));
     if (wait > 0)

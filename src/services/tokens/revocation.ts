@@ -1,16 +1,19 @@
+import type { Clock } from '../../domain/clock.js';
 import { parseKeyString } from '../../domain/key-strings.js';
 import type { AuthService } from '../auth-service.js';
+import { tokenRevokedEvent } from '../change-events.js';
+import type { Outbox } from '../outbox.js';
 import type { VerificationService } from '../verification-service.js';
 import { authenticateCaller } from './caller.js';
 import type { ClientAuthenticator } from './client-auth.js';
 import { InsufficientScope, UnsupportedTokenType } from '../../oauth/errors.js';
-import type { RevocationList } from './revocations.js';
 import type { OAuthRequest } from '../../oauth/form.js';
 
 /**
  * The revocation endpoint (RFC 7009). A client revokes its own access tokens; a management
- * principal holding `keys.edit` on the token's account revokes any of that account's. The token
- * stops at once on this node and within a poll interval on every other. Unknown, expired and
+ * principal holding `keys.edit` on the token's account revokes any of that account's. The
+ * revocation is a cluster event, committed before the answer: the token stops at once on this node
+ * and within a poll interval on every other, and a node starting later knows it. Unknown, expired and
  * foreign tokens are answered 200 with nothing done (RFC 7009 2.2), so nothing can be probed.
  * API keys are not revoked here (unsupported_token_type): delete or switch off the key instead.
  */
@@ -19,7 +22,8 @@ export class RevocationEndpoint {
     private readonly auth: AuthService,
     private readonly clients: ClientAuthenticator,
     private readonly verification: VerificationService,
-    private readonly revocations: RevocationList,
+    private readonly outbox: Outbox,
+    private readonly clock: Clock,
   ) {}
 
   async handle(request: OAuthRequest): Promise<void> {
@@ -37,6 +41,7 @@ export class RevocationEndpoint {
     } else if (!caller.principal.permissionsOn(c.accountId).has('keys.edit')) {
       throw new InsufficientScope(`Revoking this token needs the 'keys.edit' permission on account '${c.accountId}'.`);
     }
-    await this.revocations.revokeToken(c.token.jti, c.token.clientId, c.keyId, c.expiresAt!);
+    const revoked = { accountId: c.accountId, keyId: c.keyId, clientId: c.token.clientId, jti: c.token.jti, expiresAt: c.expiresAt! };
+    await this.outbox.write({ events: [tokenRevokedEvent(revoked, this.clock.now())] });
   }
 }

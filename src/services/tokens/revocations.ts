@@ -1,9 +1,6 @@
 import type { Clock } from '../../domain/clock.js';
 import type { ClusterSync } from '../cluster-sync.js';
-import type { ClusterEvent, NewClusterEvent } from '../../storage/oauth-repositories.js';
-
-/** The cutoff of a removed grant (or of every grant of a deleted key): no version of it lives on. */
-export const ALL_VERSIONS = Number.MAX_SAFE_INTEGER;
+import type { ClusterEvent } from '../../storage/oauth-repositories.js';
 
 /**
  * The access tokens that stopped before their expiry, held in memory on every node: single tokens
@@ -12,8 +9,9 @@ export const ALL_VERSIONS = Number.MAX_SAFE_INTEGER;
  * the tokens for another account issued under a grant before it was switched off, changed or
  * removed (or before the key holding it was deleted).
  *
- * Revocations are written to the cluster event log first, so they survive restarts and reach the
- * other nodes within one poll interval. An entry is kept until the tokens it covers have expired.
+ * Revocations are cluster events (see change-events.ts), written with the change that causes them,
+ * so they survive restarts and reach the other nodes within one poll interval. An entry is kept
+ * until the tokens it covers have expired.
  */
 export class RevocationList {
   private readonly tokens = new Map<string, number>();
@@ -22,7 +20,7 @@ export class RevocationList {
   private readonly grants = new Map<string, { before: number; until: number }>();
 
   constructor(
-    private readonly sync: ClusterSync,
+    sync: ClusterSync,
     private readonly clock: Clock,
   ) {
     sync.subscribe((event) => this.apply(event));
@@ -48,30 +46,6 @@ export class RevocationList {
     if (byGrant !== undefined && version < byGrant.before) return true;
     const byKey = this.grants.get(keyId);
     return byKey !== undefined && version < byKey.before;
-  }
-
-  /** Revokes one token until it expires (`expiresAt`, epoch ms). */
-  async revokeToken(jti: string, clientId: string, keyId: string, expiresAt: number): Promise<void> {
-    if (expiresAt <= this.clock.now() || this.tokens.has(jti)) return;
-    await this.sync.publish([
-      { kind: 'token_revoked', jti, clientId, keyId, lookups: [], expiresAt, createdAt: this.clock.now() },
-    ]);
-  }
-
-  /** Revokes every token issued to `clientId` so far, for as long as the longest token can live. */
-  clientRevocation(clientId: string, keyId: string, maxTokenTtlMs: number) {
-    const now = this.clock.now();
-    return { kind: 'client_revoked' as const, clientId, keyId, jti: null, lookups: [], expiresAt: now + maxTokenTtlMs, createdAt: now };
-  }
-
-  /**
-   * Stops the tokens issued under grant `grantId` while its version was below `before` (the
-   * grant's new `updatedAt` after a switch-off or a change; `ALL_VERSIONS` once it is removed); with
-   * a null `grantId`, the tokens of every grant `keyId` held (the key was deleted, its grants with it).
-   */
-  grantRevocation(grantId: string | null, keyId: string, before: number, maxTokenTtlMs: number): NewClusterEvent {
-    const now = this.clock.now();
-    return { kind: 'grant_revoked', grantId, keyId, grantVersion: before, clientId: null, jti: null, lookups: [], expiresAt: now + maxTokenTtlMs, createdAt: now };
   }
 
   private apply(event: ClusterEvent): void {

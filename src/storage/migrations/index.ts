@@ -6,6 +6,7 @@ import { operators } from './003-operators.js';
 import { portal } from './004-portal.js';
 import { grantRevocations } from './005-grant-revocations.js';
 import { signingKeyWithdrawal } from './006-signing-key-withdrawal.js';
+import { eventLog } from './007-event-log.js';
 import { usageControls } from './008-usage-controls.js';
 
 /**
@@ -20,6 +21,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '004-portal': portal(dialect),
     '005-grant-revocations': grantRevocations(dialect),
     '006-signing-key-withdrawal': signingKeyWithdrawal(dialect),
+    '007-event-log': eventLog(dialect),
     '008-usage-controls': usageControls(dialect),
   };
 }
