@@ -182,6 +182,14 @@ async function main(): Promise<void> {
       /Keyport is listening on (\S+)/,
     );
     servers.push(keyport);
+    // The same store served by a node with usage analytics off: the rows below measure what counting costs.
+    const keyportOff = await startServer(
+      'keyport (usage analytics off)',
+      ['src/start.ts'],
+      { PORT: '0', HOST: '127.0.0.1', KEYPORT_DATA_DIR: dataDir, KEYPORT_BOOTSTRAP_TOKEN: OWNER_TOKEN, KEYPORT_LOG_LEVEL: 'warn', KEYPORT_USAGE_ANALYTICS: 'off' },
+      /Keyport is listening on (\S+)/,
+    );
+    servers.push(keyportOff);
     const bare = await startServer('bare', ['bench/bare-server.ts'], {}, /listening (\S+)/);
     servers.push(bare);
     const oidc = await startServer('oidc-provider', ['bench/oidc-provider-server.ts'], {}, /listening (\S+)/);
@@ -214,9 +222,11 @@ async function main(): Promise<void> {
     const scenarios: Record<string, Scenario> = {
       barePost: { name: 'bare Fastify POST (fixed JSON)', server: bare, path: '/bare', method: 'POST', ...verifyBody, expect: (st) => st === 200 },
       verifyKey: { name: 'POST /v1/verify, valid key', server: keyport, path: '/v1/verify', method: 'POST', ...verifyBody, expect: ok((b) => b.valid === true) },
+      verifyKeyOff: { name: 'POST /v1/verify, valid key, usage analytics off', server: keyportOff, path: '/v1/verify', method: 'POST', ...verifyBody, expect: ok((b) => b.valid === true) },
       verifyUnknown: { name: 'POST /v1/verify, unknown key', server: keyport, path: '/v1/verify', method: 'POST', ...json({ key: unknownWellFormed, environment: 'production' }), expect: ok((b) => b.code === 'unknown') },
       bareJwt: { name: 'bare Fastify POST, sent the JWT row\'s request', server: bare, path: '/bare', method: 'POST', ...verifyJwtBody, expect: (st) => st === 200 },
       verifyJwt: { name: 'POST /v1/verify, JWT access token', server: keyport, path: '/v1/verify', method: 'POST', ...verifyJwtBody, expect: ok((b) => b.valid === true) },
+      verifyJwtOff: { name: 'POST /v1/verify, JWT, usage analytics off', server: keyportOff, path: '/v1/verify', method: 'POST', ...verifyJwtBody, expect: ok((b) => b.valid === true) },
       token: { name: 'POST /oauth/token (Keyport)', server: keyport, path: '/oauth/token', method: 'POST', headers: { ...form, authorization: basicKeyport }, body: 'grant_type=client_credentials', expect: ok((b) => typeof b.access_token === 'string') },
       oidc: { name: 'POST /token (oidc-provider, JWT, ES256)', server: oidc, path: '/token', method: 'POST', headers: { ...form, authorization: basicOidc }, body: 'grant_type=client_credentials&scope=product.read', expect: ok((b) => typeof b.access_token === 'string') },
       bareAuthz: { name: 'bare Fastify GET, 200 with headers (authz request)', server: bare, path: `/bare-authz${authzPath}`, method: 'GET', headers: gatewayHeaders(seeded.tokenKey), expect: authzValid },
@@ -284,16 +294,18 @@ function writeReport(x: {
     `- Server cores: the server's CPU time over the measured seconds. Node serves requests on one thread, so near 1.00 the server set the pace; Keyport's token endpoint goes above it by signing on the thread pool.`,
     `- Rounds: every row was measured in ${ROUNDS} rounds of ${DURATION} s (after a warm-up), the rounds taking turns over all rows; the table shows the medians, and the lowest and highest req/s of the rounds. The ratios (and the targets) are the medians of the ratios within each round, where a row and its baseline were measured seconds apart.`,
     `- Store: embedded SQLite with ${x.seeded.total.toLocaleString('en')} keys (seeded through the repository layer in one transaction in ${x.seedSeconds.toFixed(0)} s; keyport.db ${x.dbMb} MB), ${Math.min(BIG_ACCOUNT_KEYS, x.seeded.total).toLocaleString('en')} of them in the account the listings read.`,
-    '- Keyport runs as `node --import tsx src/start.ts` with `KEYPORT_LOG_LEVEL=warn`. The baseline is a bare Fastify app whose route returns a fixed JSON body (bench/bare-server.ts), sent the same request (headers and body) as the valid-key row; the JWT row, whose body is some 700 bytes longer, has a baseline of its own sent its very request. The `/v1/authz` rows (forward-auth: `GET` with the service token, the client\'s `Authorization` and `X-Forwarded-For`, as a gateway sends it) have a bare route answering 200 with the same identity headers as theirs, sent the very request (one for the key, one for the JWT). The token endpoint is compared with oidc-provider issuing client-credentials JWT access tokens signed with ES256 like Keyport (bench/oidc-provider-server.ts).',
+    '- Keyport runs as `node --import tsx src/start.ts` with `KEYPORT_LOG_LEVEL=warn`, usage analytics on (the default); a second node on the same store runs with `KEYPORT_USAGE_ANALYTICS=off` for the two rows that say so. The baseline is a bare Fastify app whose route returns a fixed JSON body (bench/bare-server.ts), sent the same request (headers and body) as the valid-key row; the JWT row, whose body is some 700 bytes longer, has a baseline of its own sent its very request. The `/v1/authz` rows (forward-auth: `GET` with the service token, the client\'s `Authorization` and `X-Forwarded-For`, as a gateway sends it) have a bare route answering 200 with the same identity headers as theirs, sent the very request (one for the key, one for the JWT). The token endpoint is compared with oidc-provider issuing client-credentials JWT access tokens signed with ES256 like Keyport (bench/oidc-provider-server.ts).',
     '- CPU/req: user + system CPU time of the server process (from /proc/<pid>/stat) over the measured seconds, divided by the requests served. Steadier than req/s.',
     '',
     '| scenario | req/s | req/s range | p50 ms | p99 ms | CPU µs/req | server cores | req/s ÷ baseline | p99 ÷ baseline | CPU ÷ baseline | target |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     row('barePost', null, 'baseline for the other POST rows'),
     row('verifyKey', 'barePost', verifyTarget('verifyKey')),
+    row('verifyKeyOff', 'barePost', 'the valid-key row without usage counting'),
     row('verifyUnknown', 'barePost', verifyTarget('verifyUnknown')),
     row('bareJwt', null, 'baseline for the JWT row'),
     row('verifyJwt', 'bareJwt', verifyTarget('verifyJwt', 'bareJwt')),
+    row('verifyJwtOff', 'bareJwt', 'the JWT row without usage counting'),
     row('bareAuthz', null, 'baseline for the /v1/authz rows'),
     row('authzKey', 'bareAuthz', verifyTarget('authzKey', 'bareAuthz')),
     row('authzUnknown', 'bareAuthz', verifyTarget('authzUnknown', 'bareAuthz')),
@@ -306,6 +318,8 @@ function writeReport(x: {
     row('listFiltered', 'bareGet'),
     row('listSearch', 'bareGet'),
     row('listByName', 'bareGet'),
+    '',
+    `Usage counting (on by default, in every row above but the two "usage analytics off" ones), on ÷ off within each round: valid key req/s ${paired('verifyKey', 'verifyKeyOff', 'rps').toFixed(3)}, CPU ${paired('verifyKey', 'verifyKeyOff', 'cpuPerRequest').toFixed(3)}; JWT req/s ${paired('verifyJwt', 'verifyJwtOff', 'rps').toFixed(3)}, CPU ${paired('verifyJwt', 'verifyJwtOff', 'cpuPerRequest').toFixed(3)}. Target: req/s within 3 % (>= 0.97): ${check(paired('verifyKey', 'verifyKeyOff', 'rps') >= 0.97 && paired('verifyJwt', 'verifyJwtOff', 'rps') >= 0.97)}. The two nodes serve the same store; each round measures a row and its "off" twin seconds apart.`,
     '',
     `The JWT row against the first baseline instead of its own: req/s ${paired('verifyJwt', 'barePost', 'rps').toFixed(2)}, p99 ${paired('verifyJwt', 'barePost', 'p99').toFixed(2)}.`,
     '',

@@ -66,6 +66,10 @@ export async function seed(dataDir: string, total: number, bigAccountKeys: numbe
       lastUsedAt: null,
       createdBy: 'tok_seed',
       rateLimit: null,
+      ipAllowlist: null,
+      credits: null,
+      meta: null,
+      externalId: null,
     };
   };
 

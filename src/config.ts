@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { buildCatalog, type Catalog, type CatalogInput } from './domain/catalog.js';
 import { DEFAULT_CATALOG } from './domain/default-catalog.js';
 import { parseKek, type Kek } from './domain/envelope.js';
+import { IpAllowlist, parseAddressList } from './domain/usage-controls.js';
 import { DEFAULT_STORE_TIMEOUTS, type StorageOptions, type StoreTimeouts } from './storage/database.js';
 
 /** Keyport's configuration, read once from the environment at start-up. */
@@ -43,6 +44,13 @@ export interface Config {
   previousEncryptionKeys: Kek[];
   /** Access tokens, signing keys, rate limits and how nodes stay in step: see OAuthConfig. */
   oauth: OAuthConfig;
+  /**
+   * KEYPORT_TRUSTED_PROXIES: comma-separated addresses and CIDR ranges of reverse proxies in front
+   * of Keyport. A request from one of them is taken to come from the address its X-Forwarded-For
+   * names (the nearest address that is not itself a trusted proxy); from anywhere else, the
+   * connection's address counts and X-Forwarded-For is ignored. Default: none (no proxy trusted).
+   */
+  trustedProxies: IpAllowlist | null;
   /**
    * KEYPORT_REQUEST_TIMEOUT_MS: the deadline of every request (default 10000). A request not
    * answered by then is answered 503 store_unavailable (under /oauth, temporarily_unavailable).
@@ -107,6 +115,12 @@ export interface OAuthConfig {
   authFailuresPerAddress: number;
   /** KEYPORT_AUTH_FAILURE_WINDOW: seconds failed authentications are counted and a throttled client or address waits (default 300). */
   authFailureWindow: number;
+  /**
+   * KEYPORT_USAGE_ANALYTICS: `on` (default) counts every verification and token request per key,
+   * hour and outcome for usage analytics (batched in memory, written every few seconds); `off`
+   * counts nothing.
+   */
+  usageAnalytics: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -187,6 +201,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   const shutdownTimeoutSeconds = parseInteger(env, 'KEYPORT_SHUTDOWN_TIMEOUT', 15, 1, 3600, problems, ' seconds');
   const logRepeatIntervalSeconds = parseInteger(env, 'KEYPORT_LOG_REPEAT_INTERVAL', 10, 1, 3600, problems, ' seconds');
 
+  let trustedProxies: IpAllowlist | null = null;
+  const proxies = env.KEYPORT_TRUSTED_PROXIES?.trim();
+  if (proxies) {
+    const parsed = parseAddressList(proxies);
+    for (const error of parsed.errors) problems.push(`KEYPORT_TRUSTED_PROXIES: ${error}`);
+    if (parsed.errors.length === 0 && parsed.value === null) problems.push('KEYPORT_TRUSTED_PROXIES names no address; leave it unset to trust no proxy');
+    trustedProxies = parsed.value;
+  }
+
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   return Object.freeze({
     port,
@@ -203,6 +226,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     startupWaitSeconds,
     shutdownTimeoutSeconds,
     logRepeatIntervalSeconds,
+    trustedProxies,
   });
 }
 
@@ -236,6 +260,16 @@ function parseInteger(env: NodeJS.ProcessEnv, name: string, fallback: number, mi
     return fallback;
   }
   return n;
+}
+
+/** `on` or `off` (also true/false, 1/0), or the default when unset; a bad value is named in `problems`. */
+function parseSwitch(env: NodeJS.ProcessEnv, name: string, fallback: boolean, problems: string[]): boolean {
+  const value = env[name]?.trim().toLowerCase();
+  if (value === undefined || value === '') return fallback;
+  if (['on', 'true', '1'].includes(value)) return true;
+  if (['off', 'false', '0'].includes(value)) return false;
+  problems.push(`${name} must be on or off (got '${env[name]}')`);
+  return fallback;
 }
 
 /** The OAuth configuration with every variable unset. */
@@ -289,6 +323,7 @@ function parseOAuthConfig(env: NodeJS.ProcessEnv, problems: string[]): OAuthConf
     authFailuresPerClient: parseInteger(env, 'KEYPORT_AUTH_FAILURES_PER_CLIENT', 10, 1, 1_000_000, problems),
     authFailuresPerAddress: parseInteger(env, 'KEYPORT_AUTH_FAILURES_PER_ADDRESS', 100, 1, 1_000_000, problems),
     authFailureWindow: parseInteger(env, 'KEYPORT_AUTH_FAILURE_WINDOW', 300, 1, 86_400, problems, ' seconds'),
+    usageAnalytics: parseSwitch(env, 'KEYPORT_USAGE_ANALYTICS', true, problems),
   };
 }
 

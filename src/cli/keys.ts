@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ApiClient } from './client.js';
 import { CliError } from './client.js';
 import { printFields, printJson, printTable } from './output.js';
@@ -8,6 +8,7 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, QUICKSTART_LANGUAGES, type CreateKeyI
 import { CREDENTIAL_TYPES, ENVIRONMENTS, KINDS } from '../domain/environment.js';
 import { MAX_PREVIOUS_SECRET_VALID_FOR } from '../domain/model.js';
 import { DEFAULT_SORT, SORT_FIELDS } from '../domain/sort-fields.js';
+import { MAX_CREDITS, type CreditsInput } from '../domain/usage-controls.js';
 
 type Globals = () => { client: ApiClient; json: boolean };
 
@@ -42,7 +43,59 @@ function printKey(key: Key): void {
     ['created', key.createdAt],
     ['updated', key.updatedAt],
     ['last used', key.lastUsedAt ?? 'never'],
+    ['rate limit', key.rateLimit ? `${key.rateLimit.limit} per ${key.rateLimit.windowSeconds} s` : 'none'],
+    ['ip allowlist', key.ipAllowlist?.join(' ') ?? 'anywhere'],
+    ['credits', key.credits === null ? 'unlimited' : describeCredits(key.credits)],
+    ['external id', key.externalId],
+    ['meta', key.meta],
   ]);
+}
+
+function describeCredits(credits: NonNullable<Key['credits']>): string {
+  const refill = credits.refill;
+  if (refill === null) return `${credits.remaining} left, no refill`;
+  const when = refill.interval === 'day' ? 'every day' : `every month on day ${refill.dayOfMonth ?? 1}`;
+  return `${credits.remaining} left, refilled to ${refill.amount} ${when} (next ${credits.nextRefillAt})`;
+}
+
+/** `--meta '{"plan":"pro"}'`: a JSON object. */
+function metaOption(value: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError('must be a JSON object, e.g. \'{"plan":"pro"}\'.');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new InvalidArgumentError('must be a JSON object, e.g. \'{"plan":"pro"}\'.');
+  return parsed as Record<string, unknown>;
+}
+
+/** `--refill 1000/day` or `--refill 1000/month` or `--refill 1000/month:15`. */
+function refillOption(value: string): NonNullable<CreditsInput['refill']> {
+  const m = /^(\d+)\/(day|month)(?::(\d+))?$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('must be <amount>/day, <amount>/month or <amount>/month:<day of the month>, e.g. 1000/month:15.');
+  const amount = Number(m[1]);
+  if (m[2] === 'day' && m[3] !== undefined) throw new InvalidArgumentError('a daily refill has no day of the month: use <amount>/day.');
+  return m[2] === 'day' ? { amount, interval: 'day' } : m[3] === undefined ? { amount, interval: 'month' } : { amount, interval: 'month', dayOfMonth: Number(m[3]) };
+}
+
+/** The usage-control options of create and update, as body fields (only those given). */
+function usageControls(opts: Record<string, unknown>, current?: Key): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (Array.isArray(opts.ipAllowlist)) body.ipAllowlist = opts.ipAllowlist;
+  if (opts.ipAllowlist === false) body.ipAllowlist = null;
+  if (opts.credits === false) body.credits = null;
+  else if (opts.credits !== undefined || opts.refill !== undefined || opts.noRefill) {
+    // A top-up keeps the refill unless told otherwise, and a new refill keeps the count.
+    const remaining = (opts.credits as number | undefined) ?? current?.credits?.remaining;
+    if (remaining === undefined) throw new CliError('--refill needs --credits on a key that has no credits yet.', 2);
+    const refill = opts.noRefill ? null : ((opts.refill as CreditsInput['refill']) ?? current?.credits?.refill ?? null);
+    body.credits = refill === null ? { remaining } : { remaining, refill };
+  }
+  if (opts.meta !== undefined) body.meta = opts.meta === false ? null : opts.meta;
+  if (typeof opts.externalId === 'string') body.externalId = opts.externalId;
+  if (opts.externalId === false) body.externalId = null;
+  return body;
 }
 
 /** Prints a freshly issued secret, loudly: it is shown this once. */
@@ -77,6 +130,8 @@ export function keysCommand(globals: Globals): Command {
     .option('--created-to <date>', 'created at or before', dateTime)
     .option('--updated-from <date>', 'updated at or after', dateTime)
     .option('--updated-to <date>', 'updated at or before', dateTime)
+    .option('--external-id <id>', "keys of this owner (the customer's own id)")
+    .option('--unused-since <date>', 'keys not used since then (never used, or last used before it)', dateTime)
     .addOption(new Option('--sort <field>', `${SORT_FIELDS.join(', ')}; '-' prefix for descending`).choices(SORT_FIELDS.flatMap((f) => [f, `-${f}`])).default(DEFAULT_SORT))
     .option('--limit <n>', `keys per page (1-${MAX_PAGE_SIZE})`, integer(1, MAX_PAGE_SIZE), DEFAULT_PAGE_SIZE)
     .option('--cursor <cursor>', 'continue after a previous page')
@@ -95,6 +150,8 @@ export function keysCommand(globals: Globals): Command {
         createdTo: opts.createdTo,
         updatedFrom: opts.updatedFrom,
         updatedTo: opts.updatedTo,
+        externalId: opts.externalId,
+        unusedSince: opts.unusedSince,
         sort: opts.sort,
         limit: opts.limit,
       };
@@ -125,6 +182,11 @@ export function keysCommand(globals: Globals): Command {
     .option('--inactive', 'start inactive')
     .option('--expires-at <date>', 'when the secret expires (default: the account key lifetime)', dateTime)
     .option('--no-expiry', 'the secret never expires')
+    .option('--ip-allowlist <list>', 'comma-separated addresses and CIDR ranges the key may be used from', list)
+    .option('--credits <n>', 'credits the key may spend (default: unlimited)', integer(0, MAX_CREDITS))
+    .option('--refill <amount/interval>', 'refill the credits: 1000/day, 1000/month or 1000/month:15', refillOption)
+    .option('--meta <json>', 'a JSON object returned on verification, e.g. \'{"plan":"pro"}\'', metaOption)
+    .option('--external-id <id>', "the customer's own id for the key's owner")
     .action(async (opts) => {
       const { client, json } = globals();
       if (opts.active && opts.inactive) throw new CliError('--active and --inactive exclude each other.', 2);
@@ -140,6 +202,7 @@ export function keysCommand(globals: Globals): Command {
       if (opts.active || opts.inactive) body.active = Boolean(opts.active);
       if (opts.expiresAt) body.expiresAt = opts.expiresAt;
       if (opts.expiry === false) body.expiresAt = null;
+      Object.assign(body, usageControls(opts));
       printIssued(await client.api.keys.create(opts.account, body as unknown as CreateKeyInput), json);
     });
 
@@ -169,6 +232,16 @@ export function keysCommand(globals: Globals): Command {
     .option('--role <definition:level>', 'replace the roles (repeatable)', role)
     .option('--expires-at <date>', 'new expiry', dateTime)
     .option('--no-expiry', 'never expires')
+    .option('--ip-allowlist <list>', 'replace the addresses and CIDR ranges the key may be used from', list)
+    .option('--no-ip-allowlist', 'the key may be used from anywhere')
+    .option('--credits <n>', 'top up: the credits left become n (the refill is kept)', integer(0, MAX_CREDITS))
+    .option('--no-credits', 'unlimited use')
+    .option('--refill <amount/interval>', 'the refill: 1000/day, 1000/month or 1000/month:15', refillOption)
+    .option('--no-refill', 'no refill')
+    .option('--meta <json>', 'replace the JSON object returned on verification', metaOption)
+    .option('--no-meta', 'no metadata')
+    .option('--external-id <id>', "the customer's own id for the key's owner")
+    .option('--no-external-id', 'no owner id')
     .action(async (key: string, opts) => {
       const { client, json } = globals();
       if (opts.active && opts.inactive) throw new CliError('--active and --inactive exclude each other.', 2);
@@ -181,6 +254,10 @@ export function keysCommand(globals: Globals): Command {
       if (opts.role) body.roles = opts.role;
       if (opts.expiresAt) body.expiresAt = opts.expiresAt;
       if (opts.expiry === false) body.expiresAt = null;
+      // commander spells --no-refill as refill: false.
+      const controls = { ...opts, noRefill: opts.refill === false, refill: opts.refill === false ? undefined : opts.refill };
+      const needsCurrent = (opts.credits !== undefined && opts.credits !== false) || controls.refill !== undefined || controls.noRefill;
+      Object.assign(body, usageControls(controls, needsCurrent ? await client.api.keys.get(opts.account, key) : undefined));
       if (Object.keys(body).length === 0) throw new CliError('Name at least one thing to change (see keyport keys update --help).', 2);
       const updated = await client.api.keys.update(opts.account, key, body as UpdateKeyInput);
       if (json) printJson(updated);

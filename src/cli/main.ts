@@ -3,6 +3,7 @@ import { accountsCommand } from './accounts.js';
 import { ApiClient, CliError } from './client.js';
 import { keysCommand } from './keys.js';
 import { signingKeysCommand } from './signing-keys.js';
+import { usageCommand } from './usage.js';
 import { savedToken } from './credentials.js';
 import { auditCommand, encryptionCommand, loginCommands } from './operators.js';
 
@@ -41,6 +42,7 @@ export function buildCli(): Command {
   program.addCommand(accountsCommand(globals));
   program.addCommand(keysCommand(globals));
   program.addCommand(signingKeysCommand(globals));
+  program.addCommand(usageCommand(globals));
   for (const command of loginCommands(globals)) program.addCommand(command);
   program.addCommand(auditCommand(globals));
   program.addCommand(encryptionCommand());

@@ -2,6 +2,7 @@ import type { Account, CreateAccountInput, CreatedAccount, Me, SettingsPatch } f
 import type { Catalog } from './catalog.js';
 import type { CreateGrantInput, ExternalKey, UpdateGrantInput } from './grants.js';
 import type { CreateKeyInput, IssuedKey, Key, KeyCounts, KeyPage, ListKeysQuery, Quickstart, UpdateKeyInput } from './keys.js';
+import type { Usage, UsageQuery } from './usage.js';
 import type { VerifyAnswer, VerifyBody } from './verify.js';
 
 /**
@@ -58,6 +59,8 @@ export function keyportClient(send: Send) {
       reveal: (account: string, key: string) => send<{ secret: string }>('POST', `${keyPath(account, key)}/reveal`, {}),
       quickstart: (account: string, key: string) => send<Quickstart>('GET', `${keyPath(account, key)}/quickstart`),
     },
+    /** Verifications and token requests by outcome over time: one key's (`key`), or the account's. */
+    usage: (account: string, query: UsageQuery = {}) => send<Usage>('GET', `${accountPath(account)}/usage`, undefined, query),
     grants: {
       externalKeys: (account: string) => send<{ items: ExternalKey[] }>('GET', `${accountPath(account)}/external-keys`),
       create: (account: string, body: CreateGrantInput) => send<ExternalKey>('POST', `${accountPath(account)}/grants`, body),

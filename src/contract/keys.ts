@@ -2,6 +2,7 @@ import { RoleAssignmentSchema } from '../domain/catalog.js';
 import { CREDENTIAL_TYPES, ENVIRONMENTS, KINDS } from '../domain/environment.js';
 import { MAX_PREVIOUS_SECRET_VALID_FOR, RateLimitPolicySchema } from '../domain/model.js';
 import { DEFAULT_SORT, SORT_FIELDS } from '../domain/sort-fields.js';
+import { CreditRefillSchema, CreditsSchema, ExternalIdSchema, IpAllowlistSchema, MetaSchema } from '../domain/usage-controls.js';
 import { idString, nullable, nullableTimestamp, oneOf, pageOf, ref, timestamp, Type, type Static } from './schema.js';
 
 /** Page sizes of key listings. */
@@ -15,6 +16,21 @@ const rateLimit = nullable({
   ...RateLimitPolicySchema,
   description: 'At most `limit` requests to /v1/verify and /oauth/token per window of `windowSeconds`; null: unlimited.',
 });
+
+const ipAllowlist = nullable(IpAllowlistSchema);
+const credits = Type.Unsafe<Static<typeof CreditsSchema> | null>({
+  ...CreditsSchema,
+  type: ['object', 'null'],
+  description: 'Credits the key may spend, and an optional refill; null: unlimited. Setting them (a top-up) starts the refill period anew.',
+});
+
+/** A key's credits as the API shows them: what is left now, the refill rule and when it next applies. */
+export const CreditsView = Type.Object({
+  remaining: Type.Integer(),
+  refill: nullable(CreditRefillSchema),
+  nextRefillAt: nullableTimestamp,
+});
+export type CreditsView = Static<typeof CreditsView>;
 
 /** A key as the API shows it: no hash, timestamps as ISO 8601. */
 export const Key = Type.Object({
@@ -38,6 +54,10 @@ export const Key = Type.Object({
   lastUsedAt: nullableTimestamp,
   createdBy: Type.String(),
   rateLimit,
+  ipAllowlist,
+  credits: nullable(CreditsView),
+  meta: MetaSchema,
+  externalId: ExternalIdSchema,
 });
 export type Key = Static<typeof Key>;
 export const KeyRef = ref('Key', Key);
@@ -62,6 +82,10 @@ export const CreateKeyBody = Type.Object(
     active: Type.Optional(Type.Boolean()),
     expiresAt: Type.Optional({ ...expiresAt, description: "ISO 8601; null for no expiry; absent for the account's keyLifetime." }),
     rateLimit: Type.Optional(rateLimit),
+    ipAllowlist: Type.Optional(ipAllowlist),
+    credits: Type.Optional(credits),
+    meta: Type.Optional(MetaSchema),
+    externalId: Type.Optional(ExternalIdSchema),
   },
   { additionalProperties: false },
 );
@@ -76,6 +100,10 @@ export const UpdateKeyBody = Type.Object(
     roles: Type.Optional(roles),
     expiresAt: Type.Optional(expiresAt),
     rateLimit: Type.Optional(rateLimit),
+    ipAllowlist: Type.Optional(ipAllowlist),
+    credits: Type.Optional(credits),
+    meta: Type.Optional(MetaSchema),
+    externalId: Type.Optional(ExternalIdSchema),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -96,10 +124,12 @@ export const ListKeysQuery = Type.Object(
     createdTo: Type.Optional(dateFilter),
     updatedFrom: Type.Optional(dateFilter),
     updatedTo: Type.Optional(dateFilter),
+    externalId: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "Keys of this owner (the customer's own id)." })),
+    unusedSince: Type.Optional({ ...dateFilter, description: 'Keys not used since then: never used, or last used before it.' }),
     sort: Type.Optional(
       Type.String({
         pattern: `^-?(${SORT_FIELDS.join('|')})$`,
-        description: `${SORT_FIELDS.join(', ')}; a leading '-' sorts descending; keys without a channel or never used sort first ascending, last descending. Default ${DEFAULT_SORT}.`,
+        description: `${SORT_FIELDS.join(', ')}; a leading '-' sorts descending; keys without a channel or never used sort first ascending, last descending; keys with unlimited credits sort as having the most. Default ${DEFAULT_SORT}.`,
       }),
     ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })),

@@ -1,6 +1,7 @@
 import { ENVIRONMENTS } from '../domain/environment.js';
 import { VERIFY_CODES } from '../domain/verification.js';
 import { Role } from './keys.js';
+import { MAX_CREDITS, MetaSchema, ExternalIdSchema } from '../domain/usage-controls.js';
 import { nullable, oneOf, Type, type Static } from './schema.js';
 
 /**
@@ -17,6 +18,16 @@ export const VerifyBody = Type.Object(
     environment: Type.Optional(oneOf(ENVIRONMENTS, { description: 'The environment the caller serves: a credential of the other one is refused.' })),
     scopes: Type.Optional(
       Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 100, description: 'Scopes the credential must all hold.' }),
+    ),
+    clientIp: Type.Optional(
+      Type.String({
+        minLength: 2,
+        maxLength: 64,
+        description: "The address of the client that sent the credential, as the caller sees it (IPv4 or IPv6). A key with an IP allowlist is refused without it, or from elsewhere (`ip_not_allowed`).",
+      }),
+    ),
+    cost: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: MAX_CREDITS, default: 1, description: 'Credits this use spends, for keys with credits (default 1); 0 only checks that some are left.' }),
     ),
   },
   { additionalProperties: false },
@@ -37,6 +48,9 @@ export const VERIFIED_FIELDS = {
   expiresAt: nullable(Type.String({ format: 'date-time', description: 'When the key or token expires; null for a key without expiry.' })),
   grantId: Type.Optional(Type.String({ description: 'Tokens for another account (external keys) only: the grant they were issued under.' })),
   keyAccount: Type.Optional(Type.String({ description: 'Tokens for another account only: the account owning the key (`account` is the granting one).' })),
+  meta: MetaSchema,
+  externalId: ExternalIdSchema,
+  credits: Type.Optional(Type.Object({ remaining: Type.Integer() }, { description: 'Keys with credits only: what is left after this use.' })),
 };
 export type VerifiedFields = Static<ReturnType<typeof Type.Object<typeof VERIFIED_FIELDS>>>;
 

@@ -1,9 +1,10 @@
 import type { Catalog, RoleAssignment } from './catalog.js';
 import type { CredentialType, Environment, KeyKind } from './environment.js';
-import { AppError, fieldError, type FieldError } from './errors.js';
+import { AppError, fieldError, validationError, type FieldError } from './errors.js';
 import { newId } from './ids.js';
 import { generateKeyString, hashKeyString, secretMatchesHash } from './key-strings.js';
 import type { KeyRecord, RateLimitPolicy } from './model.js';
+import { checkCredits, checkIpAllowlist, checkMeta, normalRefill, type CreditsInput, type KeyCredits } from './usage-controls.js';
 
 /**
  * The rules of a key's access and secrets, shared by the use cases that make and change keys and
@@ -102,6 +103,10 @@ export function newKeyRecord(input: {
   now: number;
   withSecret: boolean;
   rateLimit?: RateLimitPolicy | null;
+  ipAllowlist?: string[] | null;
+  credits?: KeyCredits | null;
+  meta?: Record<string, unknown> | null;
+  externalId?: string | null;
   /** Encrypts the secret for later reveal; absent when the account never reveals secrets. */
   seal?: ((secret: string) => string) | undefined;
 }): { record: KeyRecord; secret: string | null } {
@@ -130,6 +135,44 @@ export function newKeyRecord(input: {
       secretEncrypted: secret !== null && input.seal ? input.seal(secret) : null,
       createdBy: input.createdBy,
       rateLimit: input.rateLimit ?? null,
+      ipAllowlist: input.ipAllowlist ?? null,
+      credits: input.credits ?? null,
+      meta: input.meta ?? null,
+      externalId: input.externalId ?? null,
     },
   };
+}
+
+/** The usage controls of a key as sent on create or PATCH (each absent when not sent). */
+export interface UsageControlsInput {
+  ipAllowlist?: string[] | null | undefined;
+  credits?: CreditsInput | null | undefined;
+  meta?: Record<string, unknown> | null | undefined;
+  externalId?: string | null | undefined;
+}
+
+/**
+ * Checks the usage controls sent and returns them as stored, only the ones sent; every bad field is
+ * named in one validation error, so nothing is changed by a request with any of them wrong. New
+ * credits start their refill period now: the first refill is at the next boundary.
+ */
+export function checkUsageControls(input: UsageControlsInput, now: number): Partial<Pick<KeyRecord, 'ipAllowlist' | 'credits' | 'meta' | 'externalId'>> {
+  const out: Partial<Pick<KeyRecord, 'ipAllowlist' | 'credits' | 'meta' | 'externalId'>> = {};
+  const errors: FieldError[] = [];
+  if (input.ipAllowlist !== undefined) {
+    const { value, errors: bad } = checkIpAllowlist(input.ipAllowlist);
+    errors.push(...bad);
+    out.ipAllowlist = value;
+  }
+  if (input.credits !== undefined) {
+    errors.push(...checkCredits(input.credits));
+    out.credits = input.credits === null ? null : { remaining: input.credits.remaining, refill: normalRefill(input.credits.refill), refilledAt: now };
+  }
+  if (input.meta !== undefined) {
+    errors.push(...checkMeta(input.meta));
+    out.meta = input.meta;
+  }
+  if (input.externalId !== undefined) out.externalId = input.externalId;
+  if (errors.length) throw validationError(errors.length === 1 ? `${errors[0]!.pointer.slice(1)}: ${errors[0]!.detail}.` : 'Some usage controls are invalid; see errors.', errors);
+  return out;
 }

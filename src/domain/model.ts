@@ -3,6 +3,7 @@ import type { RoleAssignment } from './catalog.js';
 import type { CredentialType, Environment, KeyKind } from './environment.js';
 import type { SortField } from './sort-fields.js';
 import type { AccountSettings } from './settings.js';
+import type { KeyCredits } from './usage-controls.js';
 
 /** A tenant. */
 export interface Account {
@@ -40,6 +41,14 @@ export interface KeyRecord {
   rateLimit: RateLimitPolicy | null;
   /** The secret, envelope-encrypted, while the account permits revealing secrets; otherwise null. */
   secretEncrypted: string | null;
+  /** Canonical addresses and CIDR ranges the key may be used from; null: anywhere. */
+  ipAllowlist: string[] | null;
+  /** The credits the key may spend, and their refill; null: unlimited. */
+  credits: KeyCredits | null;
+  /** A JSON object returned on verification (plan, tenant, ...); null: none. */
+  meta: Record<string, unknown> | null;
+  /** The customer's own id for the key's owner; null: none. */
+  externalId: string | null;
 }
 
 /** A key's rate limit: `limit` requests per fixed window of `windowSeconds`. */
@@ -69,6 +78,9 @@ export interface KeyFilter {
   createdTo?: number;
   updatedFrom?: number;
   updatedTo?: number;
+  externalId?: string;
+  /** Keys not used since this instant (epoch ms): never used, or last used before it. */
+  unusedSince?: number;
 }
 
 export interface KeySort {
@@ -78,7 +90,7 @@ export interface KeySort {
 
 /**
  * Where the previous page stopped: the sort value and id of its last row. The value is null for
- * the nullable sort columns (channel, lastUsedAt), which sort NULL below every value on both stores.
+ * the nullable sort columns (channel, lastUsedAt, credits); see the repository for where NULL sorts.
  */
 export interface KeyCursor {
   value: string | number | null;

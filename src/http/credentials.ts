@@ -15,4 +15,6 @@ export const REFUSAL_REASONS: Readonly<Record<Exclude<VerifyCode, 'valid'> | 'mi
   wrong_environment: 'belongs to the other environment',
   insufficient_scope: 'lacks a scope this route needs',
   rate_limited: "has used up its key's rate limit",
+  ip_not_allowed: "is used from outside its key's IP allowlist",
+  usage_exceeded: "has used up its key's credits",
 };

@@ -16,6 +16,8 @@ export type OAuthErrorCode =
   | 'invalid_token'
   | 'insufficient_scope'
   | 'slow_down'
+  | 'access_denied'
+  | 'usage_exceeded'
   | 'temporarily_unavailable'
   | 'server_error';
 
@@ -127,6 +129,29 @@ export class InsufficientScope extends OAuthError {
 export class SlowDown extends OAuthError {
   constructor(description: string, retryAfterSeconds: number, headers: Record<string, string> = {}) {
     super('slow_down', 429, description, { 'retry-after': String(retryAfterSeconds), ...headers });
+  }
+}
+
+/**
+ * The key may not be used from where the request comes (outside its IP allowlist). The client did
+ * authenticate, so this is not invalid_client: RFC 6749 4.1.2.1 names `access_denied` for "the
+ * authorization server denied the request", and a 403 says the credentials are right but not
+ * enough (RFC 9110 15.5.4).
+ */
+export class AccessDenied extends OAuthError {
+  constructor(description: string) {
+    super('access_denied', 403, description);
+  }
+}
+
+/**
+ * The key's credits are used up: 429 like a rate limit (RFC 6585), with Retry-After when a refill
+ * is scheduled. `usage_exceeded` is Keyport's extension error code (RFC 6749 8.5), the same code
+ * /v1/verify answers.
+ */
+export class UsageExceeded extends OAuthError {
+  constructor(description: string, retryAfterSeconds: number | null, headers: Record<string, string> = {}) {
+    super('usage_exceeded', 429, description, retryAfterSeconds === null ? headers : { 'retry-after': String(retryAfterSeconds), ...headers });
   }
 }
 

@@ -11,10 +11,11 @@ import { AuditPage } from './pages/AuditPage';
 import { ExternalKeysPage } from './pages/ExternalKeysPage';
 import { OperatorsPage } from './pages/OperatorsPage';
 import { SettingsPage } from './pages/SettingsPage';
+import { UsagePage } from './pages/UsagePage';
 import { SignIn } from './pages/SignIn';
 import { KeysPage } from './keys/KeysPage';
 
-const PAGES = ['keys', 'external-keys', 'settings', 'audit', 'operators'] as const;
+const PAGES = ['keys', 'usage', 'external-keys', 'settings', 'audit', 'operators'] as const;
 
 export function App() {
   return <Root />;
@@ -187,6 +188,7 @@ function SignedIn({
       </div>
     );
   else if (page === 'keys') content = <KeysPage key={`${account.id}`} />;
+  else if (page === 'usage') content = <UsagePage key={account.id} />;
   else if (page === 'external-keys') content = <ExternalKeysPage key={account.id} />;
   else if (page === 'settings') content = <SettingsPage key={account.id} />;
   else if (page === 'audit') content = <AuditPage key={account.id} />;

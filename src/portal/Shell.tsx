@@ -9,6 +9,7 @@ import { CreateAccountDialog } from './pages/AccountsHome';
 
 const NAV: { page: string; label: string }[] = [
   { page: 'keys', label: 'API keys' },
+  { page: 'usage', label: 'Usage' },
   { page: 'external-keys', label: 'External keys' },
   { page: 'settings', label: 'Settings' },
   { page: 'audit', label: 'Audit log' },

@@ -12,6 +12,7 @@ import { KeysService } from './keys-service.js';
 import { createTokenServices, type TokenServices } from './oauth-services.js';
 import { OperatorsService } from './operators-service.js';
 import { Outbox } from './outbox.js';
+import { UsageService } from './usage-service.js';
 
 /** Every service of a Keyport node, wired over one store. */
 export interface Services {
@@ -27,6 +28,8 @@ export interface Services {
   grants: GrantsService;
   /** Where every change leaves its audit entry and its cluster events, in the change's transaction. */
   outbox: Outbox;
+  /** Usage analytics: counts per key and outcome, hourly and daily. */
+  usage: UsageService;
   /** Access tokens and verification: the OAuth endpoints, the hot path, their background tasks. */
   tokens: TokenServices;
 }
@@ -42,6 +45,7 @@ export function createServices({ store, catalog, clock, keyring, oauth }: { stor
   sync.subscribe((event) => {
     if (event.kind === 'members_changed' || event.kind === 'api_token_revoked') auth.invalidate();
   });
+  const usage = new UsageService(store, clock);
   return {
     audit,
     grants,
@@ -54,6 +58,7 @@ export function createServices({ store, catalog, clock, keyring, oauth }: { stor
     keys: new KeysService(store, catalog, clock, outbox, keyring),
     auth,
     outbox,
-    tokens: createTokenServices({ store, catalog, clock, keyring, auth, grants, sync, outbox, config }),
+    usage,
+    tokens: createTokenServices({ store, catalog, clock, keyring, auth, grants, sync, outbox, usageAnalytics: usage, config }),
   };
 }

@@ -1,4 +1,5 @@
-import type { Key } from '../contract/keys.js';
+import type { CreditsView, Key } from '../contract/keys.js';
+import { creditsAt, nextRefillAt, type KeyCredits } from '../domain/usage-controls.js';
 import { grantedScopes, type Catalog } from '../domain/catalog.js';
 import type { KeyRecord } from '../domain/model.js';
 
@@ -35,5 +36,18 @@ export function toKeyView(catalog: Catalog, key: KeyRecord, now: number): Key {
     lastUsedAt: iso(key.lastUsedAt),
     createdBy: key.createdBy,
     rateLimit: key.rateLimit,
+    ipAllowlist: key.ipAllowlist,
+    credits: key.credits === null ? null : creditsView(key.credits, now),
+    meta: key.meta,
+    externalId: key.externalId,
+  };
+}
+
+/** Credits as they stand at `now`: a refill that is due counts, though the store applies it at the next use. */
+export function creditsView(credits: KeyCredits, now: number): CreditsView {
+  return {
+    remaining: creditsAt(credits, now),
+    refill: credits.refill,
+    nextRefillAt: credits.refill === null ? null : iso(nextRefillAt(credits.refill, now)),
   };
 }

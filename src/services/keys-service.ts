@@ -7,7 +7,7 @@ import type { Keyring } from '../domain/envelope.js';
 import type { Environment } from '../domain/environment.js';
 import { AppError, confirmationRequired, fieldError, notFound, type FieldError } from '../domain/errors.js';
 import { generateKeyString, hashKeyString } from '../domain/key-strings.js';
-import { checkCustomAccess, checkRoles, checkScopes, newKeyRecord, newSecret, parseExpiry, sameRoles, secretMatches } from '../domain/key-rules.js';
+import { checkCustomAccess, checkRoles, checkScopes, checkUsageControls, newKeyRecord, newSecret, parseExpiry, sameRoles, secretMatches } from '../domain/key-rules.js';
 import type { Account, KeyCursor, KeyFilter, KeyRecord, KeySort } from '../domain/model.js';
 import { DEFAULT_SORT, SORT_FIELDS } from '../domain/sort-fields.js';
 import type { Actor } from '../domain/principal.js';
@@ -87,6 +87,7 @@ export class KeysService {
     const roles = checkRoles(this.catalog, input.kind, input.roles);
     checkCustomAccess({ kind: input.kind, scopes, roles });
     const now = this.clock.now();
+    const controls = checkUsageControls(input, now);
     const expiresAt =
       input.expiresAt === undefined
         ? account.settings.keyLifetime === null
@@ -108,6 +109,7 @@ export class KeysService {
       now,
       withSecret: true,
       rateLimit: input.rateLimit ?? null,
+      ...controls,
       seal: this.sealFor(account),
     });
     await this.store.transaction(async (repos) => {
@@ -149,9 +151,9 @@ export class KeysService {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const after = query.cursor === undefined ? undefined : decodeKeyCursor(query.cursor, sort);
     const filter: KeyFilter = {};
-    for (const field of ['environment', 'kind', 'credentialType', 'active', 'channel', 'q'] as const)
+    for (const field of ['environment', 'kind', 'credentialType', 'active', 'channel', 'q', 'externalId'] as const)
       if (query[field] !== undefined) (filter as Record<string, unknown>)[field] = query[field];
-    for (const [field, endOfDay] of [['createdFrom', false], ['createdTo', true], ['updatedFrom', false], ['updatedTo', true]] as const) {
+    for (const [field, endOfDay] of [['createdFrom', false], ['createdTo', true], ['updatedFrom', false], ['updatedTo', true], ['unusedSince', false]] as const) {
       const value = query[field];
       if (value !== undefined) filter[field] = Date.parse(value) + (endOfDay && /^\d{4}-\d{2}-\d{2}$/.test(value) ? 86_399_999 : 0);
     }
@@ -162,7 +164,13 @@ export class KeysService {
     return pageOf(rows, limit, (k) => this.view(k), (last) => encodeKeyCursor({ value: sortValue(last, sort.field), id: last.id }, sort));
   }
 
+  /**
+   * Changes a key. Setting `credits` is a top-up: the count becomes what was sent and the refill
+   * period starts anew; credits spent by traffic meanwhile are not added back or taken again.
+   */
   async update(accountId: string, keyId: string, input: UpdateKeyInput, actor: Actor): Promise<{ before: Key; after: Key }> {
+    // Checked before anything is read: a bad field changes nothing.
+    const controls = checkUsageControls(input, this.clock.now());
     const { before, after } = await this.store.transaction(async (repos) => {
       const before = await repos.keys.find(accountId, keyId);
       if (!before) throw notFound('Key', keyId);
@@ -181,9 +189,10 @@ export class KeysService {
       }
       if (input.expiresAt !== undefined) after.expiresAt = parseExpiry(input.expiresAt, this.clock.now());
       if (input.rateLimit !== undefined) after.rateLimit = input.rateLimit;
+      Object.assign(after, controls);
       checkCustomAccess(after);
       after.updatedAt = this.clock.now();
-      await repos.keys.update(after);
+      await repos.keys.update(after, { withCredits: controls.credits !== undefined });
       await this.recordChanges(repos, [{ type: 'updated', actor, before, after, revokeTokens: false }]);
       return { before, after };
     });

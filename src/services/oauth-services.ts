@@ -16,6 +16,8 @@ import type { GrantsService } from './grants-service.js';
 import type { Outbox } from './outbox.js';
 import { LocalRateLimiter, RedisRateLimiter, type RateLimiter } from './rate-limiter.js';
 import { UsageRecorder } from './usage-recorder.js';
+import { CreditsLedger } from './credits.js';
+import { UsageService } from './usage-service.js';
 import { VerificationService } from './verification-service.js';
 
 const MAINTENANCE_INTERVAL_MS = 1000;
@@ -39,6 +41,8 @@ export interface TokenServices {
   oauth: OAuthServices;
   verification: VerificationService;
   usage: UsageRecorder;
+  /** Credits spent by verifications and token requests. */
+  credits: CreditsLedger;
   rateLimiter: RateLimiter;
   sync: ClusterSync;
   /** Loads signing keys and revocations and starts the background tasks. Can be called again after it failed. */
@@ -60,9 +64,10 @@ export function createTokenServices(deps: {
   grants: GrantsService;
   sync: ClusterSync;
   outbox: Outbox;
+  usageAnalytics: UsageService;
   config: OAuthConfig;
 }): TokenServices {
-  const { store, catalog, clock, keyring, auth, grants, sync, outbox, config } = deps;
+  const { store, catalog, clock, keyring, auth, grants, sync, outbox, usageAnalytics, config } = deps;
   const signingKeys = new SigningKeys(
     store,
     keyring,
@@ -72,7 +77,8 @@ export function createTokenServices(deps: {
   );
   const revocations = new RevocationList(sync, clock);
   const rateLimiter: RateLimiter = config.redisUrl ? new RedisRateLimiter(config.redisUrl, config.redisTimeoutMs) : new LocalRateLimiter();
-  const usage = new UsageRecorder(store);
+  const usage = new UsageRecorder(store, config.usageAnalytics);
+  const credits = new CreditsLedger(store);
   const now = () => clock.now();
   const windowMs = config.authFailureWindow * 1000;
   const throttles = {
@@ -82,7 +88,7 @@ export function createTokenServices(deps: {
   // Answers from caches only while this node is up to date with the cluster event log.
   const guard = new CacheGuard(sync, config.stalePolicy);
   const clients = new ClientAuthenticator(store, catalog, clock, throttles, guard);
-  const verification = new VerificationService(store, catalog, clock, signingKeys, revocations, rateLimiter, usage, guard);
+  const verification = new VerificationService(store, catalog, clock, signingKeys, revocations, rateLimiter, usage, credits, guard);
 
   // Every change anywhere in the cluster reaches this node's caches (written by the Outbox).
   sync.subscribe(async (event) => {
@@ -98,7 +104,7 @@ export function createTokenServices(deps: {
   let started = false;
   const services: TokenServices = {
     oauth: {
-      token: new TokenEndpoint(clients, signingKeys, store, clock, rateLimiter, usage, config.tokenAudience, grants),
+      token: new TokenEndpoint(clients, signingKeys, store, clock, rateLimiter, usage, credits, config.tokenAudience, grants),
       introspection: new IntrospectionEndpoint(auth, clients, verification),
       revocation: new RevocationEndpoint(auth, clients, verification, outbox, clock),
       signingKeys,
@@ -108,6 +114,7 @@ export function createTokenServices(deps: {
     },
     verification,
     usage,
+    credits,
     rateLimiter,
     sync,
     onBackgroundError: () => {},
@@ -142,6 +149,7 @@ export function createTokenServices(deps: {
         revocations.sweep();
         await signingKeys.purge();
         await store.repos.clusterEvents.purge(clock.now());
+        await usageAnalytics.maintain();
       });
     },
     async stop() {

@@ -6,6 +6,8 @@ import { LruCache } from '../domain/lru.js';
 import { andThen, type MaybePromise } from '../domain/maybe-promise.js';
 import type { VerifyCode } from '../domain/verification.js';
 import type { KeyRecord, RateLimitPolicy } from '../domain/model.js';
+import { IpAllowlist, type CreditRefill } from '../domain/usage-controls.js';
+import type { CreditsLedger } from './credits.js';
 import type { RateLimitState } from '../domain/rate-limit.js';
 import { decodeJwt, looksLikeJwt, verifyJwtSignature } from '../oauth/jwt.js';
 import type { RevocationList } from './tokens/revocations.js';
@@ -35,8 +37,8 @@ export interface Credential {
   active: boolean;
   /** Keys found by a previous secret: when its grace period ends. */
   graceUntil: number | null;
-  /** Keys: the rate limit as loaded. Tokens look up their key's current limit. */
-  rateLimit: RateLimitPolicy | null;
+  /** Keys: their usage controls as loaded. Tokens look up their key's current ones (see `KeyPolicy`). */
+  policy: KeyPolicy | null;
   /** Access tokens only: the registered claims. */
   token: { jti: string; kid: string; clientId: string; issuedAt: number; issuer: string; audience: string | string[]; grant: GrantClaims | null } | null;
 }
@@ -50,6 +52,26 @@ export interface GrantClaims {
   keyAccountId: string;
 }
 
+/**
+ * What a key asks of every use, of the key itself and of every token issued with it (tokens carry
+ * no bypass): its rate limit, the networks it may be used from, whether it spends credits, and the
+ * metadata verification answers with. Immutable; shared by cache hits.
+ */
+export interface KeyPolicy {
+  rateLimit: RateLimitPolicy | null;
+  /** Compiled once: a cached client address is checked without parsing it again. */
+  ipAllowlist: IpAllowlist | null;
+  /** The key spends credits (counted in the store), with this refill rule; null: unlimited. */
+  credits: { refill: CreditRefill | null } | null;
+  meta: Record<string, unknown> | null;
+  externalId: string | null;
+  /** The account owning the key (for a token for another account, not the token's account). */
+  keyAccountId: string;
+}
+
+/** The policy of a key that is gone: its tokens keep working until they expire, unlimited. */
+const NO_POLICY: KeyPolicy = Object.freeze({ rateLimit: null, ipAllowlist: null, credits: null, meta: null, externalId: null, keyAccountId: '' });
+
 export interface Verification {
   valid: boolean;
   code: VerifyCode;
@@ -57,6 +79,10 @@ export interface Verification {
   credential: Credential | null;
   /** Where the key stands against its rate limit, when it has one and the request was counted. */
   rateLimit: RateLimitState | null;
+  /** The key's usage controls, once they were looked at. */
+  policy: KeyPolicy | null;
+  /** The credits left after this use, when the key has credits and they were looked at. */
+  credits: number | null;
 }
 
 export interface VerifyOptions {
@@ -64,14 +90,19 @@ export interface VerifyOptions {
   environment?: Environment | undefined;
   /** Refuse a credential lacking any of these scopes. */
   scopes?: readonly string[] | undefined;
-  /** Count the request against the key's rate limit and note the use (default true). */
+  /**
+   * Count the request against the key's rate limit, spend its credits, check the client's address
+   * and note the use (default true). False only identifies the credential (revocation, introspection).
+   */
   consume?: boolean;
   /**
-   * The address of the client the credential came from, when a caller Keyport trusts told it
-   * (a gateway authenticated by its service token forwards it on /v1/authz). Address checks of
-   * keys use it; without it, nothing is known of the client's address.
+   * The address of the client the credential came from, as a caller Keyport trusts told it (the
+   * gateway's view on /v1/verify, the forwarded address on /v1/authz, the connection's on
+   * /oauth/token). A key with an IP allowlist is refused without one.
    */
   clientIp?: string | undefined;
+  /** Credits this use spends (default 1); 0 checks that some are left without spending any. */
+  cost?: number | undefined;
 }
 
 /** Positive entries are re-read after a minute even without an invalidation (a safety net). */
@@ -80,7 +111,7 @@ const POSITIVE_TTL_MS = 60_000;
 const NEGATIVE_TTL_MS = 5_000;
 const CACHE_ENTRIES = 100_000;
 
-const answer = (code: VerifyCode): Verification => Object.freeze({ valid: false, code, credential: null, rateLimit: null });
+const answer = (code: VerifyCode): Verification => Object.freeze({ valid: false, code, credential: null, rateLimit: null, policy: null, credits: null });
 const MALFORMED = answer('malformed');
 const UNKNOWN = answer('unknown');
 
@@ -97,7 +128,7 @@ const UNKNOWN = answer('unknown');
 export class VerificationService {
   private readonly keys: LruCache<string, Credential | null>;
   private readonly tokens: LruCache<string, Credential | VerifyCode>;
-  private readonly limits: LruCache<string, RateLimitPolicy | null>;
+  private readonly policies: LruCache<string, KeyPolicy>;
   /** Loads in flight, so a burst of requests for one uncached key reads the store once. */
   private readonly loading = new Map<string, Promise<Credential | null>>();
   /** Bumped by every invalidation: a load that started before one must not fill the cache. */
@@ -111,12 +142,13 @@ export class VerificationService {
     private readonly revocations: RevocationList,
     private readonly rateLimiter: RateLimiter,
     private readonly usage: UsageRecorder,
+    private readonly credits: CreditsLedger,
     private readonly guard: CacheGuard,
   ) {
     const now = () => clock.now();
     this.keys = new LruCache(CACHE_ENTRIES, now);
     this.tokens = new LruCache(CACHE_ENTRIES, now);
-    this.limits = new LruCache(CACHE_ENTRIES, now);
+    this.policies = new LruCache(CACHE_ENTRIES, now);
   }
 
   /**
@@ -146,47 +178,70 @@ export class VerificationService {
     if (authorize !== undefined) authorize(found.accountId);
     const now = this.clock.now();
     if (found.type === 'key') {
-      if (!found.active) return this.refuse('inactive', found);
-      if (found.expiresAt !== null && found.expiresAt <= now) return this.refuse('expired', found);
-      if (found.graceUntil !== null && found.graceUntil <= now) return this.refuse('expired', found);
+      if (!found.active) return this.refuse('inactive', found, null, options, now);
+      if (found.expiresAt !== null && found.expiresAt <= now) return this.refuse('expired', found, null, options, now);
+      if (found.graceUntil !== null && found.graceUntil <= now) return this.refuse('expired', found, null, options, now);
     } else {
-      if (found.expiresAt! <= now) return this.refuse('expired', found);
+      if (found.expiresAt! <= now) return this.refuse('expired', found, null, options, now);
       const token = found.token!;
-      if (this.revocations.isRevoked(token.jti, token.clientId) || this.signingKeys.isWithdrawn(token.kid)) return this.refuse('revoked', found);
+      if (this.revocations.isRevoked(token.jti, token.clientId) || this.signingKeys.isWithdrawn(token.kid)) return this.refuse('revoked', found, null, options, now);
       // Valid only while its grant stands as it was when the token was issued.
-      if (token.grant !== null && this.revocations.isGrantRevoked(token.grant.id, found.keyId, token.grant.version)) return this.refuse('revoked', found);
+      if (token.grant !== null && this.revocations.isGrantRevoked(token.grant.id, found.keyId, token.grant.version)) return this.refuse('revoked', found, null, options, now);
     }
-    if (options.environment !== undefined && options.environment !== found.environment) return this.refuse('wrong_environment', found);
+    if (options.environment !== undefined && options.environment !== found.environment) return this.refuse('wrong_environment', found, null, options, now);
     if (options.scopes !== undefined)
-      for (const scope of options.scopes) if (!found.scopeSet.has(scope)) return this.refuse('insufficient_scope', found);
-    if (options.consume === false) return { valid: true, code: 'valid', credential: found, rateLimit: null };
-
-    const policy = found.type === 'key' ? found.rateLimit : this.rateLimitOf(found);
-    return andThen(policy, (p) => this.count(found, p, now));
+      for (const scope of options.scopes) if (!found.scopeSet.has(scope)) return this.refuse('insufficient_scope', found, null, options, now);
+    const policy = found.policy ?? this.policyOf(found);
+    return policy instanceof Promise ? policy.then((p) => this.admit(found, p, options, now)) : this.admit(found, policy, options, now);
   }
 
-  /** Counts the use against the key's rate limit, if it has one, and notes it for lastUsedAt. */
-  private count(found: Credential, policy: RateLimitPolicy | null, now: number): MaybePromise<Verification> {
-    if (policy === null) {
-      this.usage.record(found.keyId, now);
-      return { valid: true, code: 'valid', credential: found, rateLimit: null };
-    }
-    return andThen(this.rateLimiter.hit(found.keyId, policy, now), (rateLimit: RateLimitState): Verification => {
-      if (!rateLimit.allowed) return { valid: false, code: 'rate_limited', credential: found, rateLimit };
-      this.usage.record(found.keyId, now);
-      return { valid: true, code: 'valid', credential: found, rateLimit };
+  /** The key's usage controls, in the order that costs least: address, rate limit, then credits. */
+  private admit(found: Credential, policy: KeyPolicy, options: VerifyOptions, now: number): MaybePromise<Verification> {
+    if (options.consume === false) return { valid: true, code: 'valid', credential: found, rateLimit: null, policy, credits: null };
+    if (policy.ipAllowlist !== null && (options.clientIp === undefined || !policy.ipAllowlist.allows(options.clientIp)))
+      return this.refuse('ip_not_allowed', found, policy, options, now);
+    if (policy.rateLimit === null) return this.spend(found, policy, null, options, now);
+    return andThen(this.rateLimiter.hit(found.keyId, policy.rateLimit, now), (rateLimit: RateLimitState): MaybePromise<Verification> => {
+      if (!rateLimit.allowed) {
+        this.usage.count(found, 'rate_limited', now);
+        return { valid: false, code: 'rate_limited', credential: found, rateLimit, policy, credits: null };
+      }
+      return this.spend(found, policy, rateLimit, options, now);
     });
   }
 
-  private refuse(code: VerifyCode, credential: Credential): Verification {
-    return { valid: false, code, credential, rateLimit: null };
+  /**
+   * Spends the use's credits in the store (one atomic statement: exact across nodes), when the key
+   * has credits; keys without credits pay nothing here. Then the use is noted (lastUsedAt, counts).
+   */
+  private spend(found: Credential, policy: KeyPolicy, rateLimit: RateLimitState | null, options: VerifyOptions, now: number): MaybePromise<Verification> {
+    if (policy.credits === null) {
+      this.usage.record(found.keyId, now);
+      this.usage.count(found, 'valid', now);
+      return { valid: true, code: 'valid', credential: found, rateLimit, policy, credits: null };
+    }
+    return this.credits.spend(found.keyId, policy.keyAccountId, policy.credits.refill, options.cost ?? 1, now).then((spent): Verification => {
+      if (spent.kind === 'refused') {
+        this.usage.count(found, 'usage_exceeded', now);
+        return { valid: false, code: 'usage_exceeded', credential: found, rateLimit, policy, credits: spent.remaining };
+      }
+      this.usage.record(found.keyId, now);
+      this.usage.count(found, 'valid', now);
+      return { valid: true, code: 'valid', credential: found, rateLimit, policy, credits: spent.kind === 'spent' ? spent.remaining : null };
+    });
+  }
+
+  /** A refusal of a credential that was found; counted in the key's usage unless only identifying. */
+  private refuse(code: VerifyCode, credential: Credential, policy: KeyPolicy | null, options: VerifyOptions, now: number): Verification {
+    if (options.consume !== false) this.usage.count(credential, code, now);
+    return { valid: false, code, credential, rateLimit: null, policy, credits: null };
   }
 
   /** Forgets cached answers for these secret hashes and key ids (after a key change anywhere). */
   invalidate(lookups: readonly string[], keyId: string | null): void {
     this.epoch++;
     for (const lookup of lookups) this.keys.delete(lookup);
-    if (keyId !== null) this.limits.delete(keyId);
+    if (keyId !== null) this.policies.delete(keyId);
   }
 
   // -- token keys --------------------------------------------------------------------------------
@@ -232,7 +287,7 @@ export class VerificationService {
       expiresAtIso: record.expiresAt === null ? null : new Date(record.expiresAt).toISOString(),
       active: record.active,
       graceUntil,
-      rateLimit: record.rateLimit,
+      policy: keyPolicy(record),
       token: null,
     });
   }
@@ -294,23 +349,35 @@ export class VerificationService {
       expiresAtIso: new Date(expiresAt).toISOString(),
       active: true,
       graceUntil: null,
-      rateLimit: null,
+      policy: null,
       token: { jti: p.jti, kid: header.kid, clientId: p.client_id, issuedAt: p.iat, issuer: p.iss, audience: p.aud as string | string[], grant },
     });
   }
 
-  /** The current rate limit of the key a token was issued with (none once the key is deleted). */
-  private rateLimitOf(credential: Credential): MaybePromise<RateLimitPolicy | null> {
-    const cached = this.limits.get(credential.keyId);
-    return cached !== undefined ? cached : this.loadRateLimit(credential);
+  /** The current usage controls of the key a token was issued with (none once the key is deleted). */
+  private policyOf(credential: Credential): MaybePromise<KeyPolicy> {
+    const cached = this.policies.get(credential.keyId);
+    return cached !== undefined ? cached : this.loadPolicy(credential);
   }
 
-  private async loadRateLimit(credential: Credential): Promise<RateLimitPolicy | null> {
+  private async loadPolicy(credential: Credential): Promise<KeyPolicy> {
     const epoch = this.epoch;
-    // A token for another account counts against its key, in the key's own account.
+    // A token for another account is governed by its key, in the key's own account.
     const record = await this.store.repos.keys.find(credential.token?.grant?.keyAccountId ?? credential.accountId, credential.keyId);
-    const policy = record?.rateLimit ?? null;
-    if (epoch === this.epoch) this.limits.set(credential.keyId, policy, POSITIVE_TTL_MS);
+    const policy = record === undefined ? NO_POLICY : keyPolicy(record);
+    if (epoch === this.epoch) this.policies.set(credential.keyId, policy, POSITIVE_TTL_MS);
     return policy;
   }
+}
+
+/** A key's usage controls as the hot path checks them: the allowlist compiled once. */
+export function keyPolicy(record: KeyRecord): KeyPolicy {
+  return Object.freeze({
+    rateLimit: record.rateLimit,
+    ipAllowlist: record.ipAllowlist === null ? null : new IpAllowlist(record.ipAllowlist),
+    credits: record.credits === null ? null : Object.freeze({ refill: record.credits.refill }),
+    meta: record.meta,
+    externalId: record.externalId,
+    keyAccountId: record.accountId,
+  });
 }

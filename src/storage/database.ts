@@ -268,6 +268,9 @@ function boundedPool(pool: pg.Pool, deadlineMs: number): PostgresPool {
 async function migrate(storage: Storage): Promise<void> {
   const migrator = new Migrator({
     db: storage.db,
+    // Migration numbers are handed out to changes made side by side: a store that already ran a
+    // higher number still runs a lower one that arrives later.
+    allowUnorderedMigrations: true,
     provider: { getMigrations: async () => migrations(storage.dialect) },
   });
   const { error, results } = await migrator.migrateToLatest();

@@ -4,9 +4,11 @@ import type { CredentialType, Environment, KeyKind } from '../domain/environment
 import type { Account, KeyCursor, KeyFilter, KeyRecord, KeySort } from '../domain/model.js';
 import type { SortField } from '../domain/sort-fields.js';
 import type { SecretReveal } from '../domain/settings.js';
+import type { KeyCredits } from '../domain/usage-controls.js';
 import type { AccountsTable, ApiTokensTable, Database, KeysTable } from './schema.js';
 import type { Storage } from './database.js';
 import { likeLiteral } from './like.js';
+import { UsageRepository } from './usage-repositories.js';
 import { ClusterEventsRepository, SigningKeysRepository } from './oauth-repositories.js';
 import { AuditRepository, CustomRolesRepository, GrantsRepository, MembershipsRepository, OperatorsRepository, SessionsRepository } from './operator-repositories.js';
 
@@ -25,6 +27,7 @@ export class Repositories {
   readonly sessions: SessionsRepository;
   readonly grants: GrantsRepository;
   readonly audit: AuditRepository;
+  readonly usage: UsageRepository;
 
   /**
    * `afterCommit` collects what must run once the transaction these repositories write in has
@@ -34,6 +37,7 @@ export class Repositories {
     db: Executor,
     private readonly afterCommit?: (() => Promise<void>)[],
   ) {
+    this.usage = new UsageRepository(db);
     this.operators = new OperatorsRepository(db);
     this.memberships = new MembershipsRepository(db);
     this.customRoles = new CustomRolesRepository(db);
@@ -149,6 +153,20 @@ export class AccountsRepository {
 
 // ---------------------------------------------------------------------------------------------
 
+const toCredits = (row: Selectable<KeysTable>): KeyCredits | null =>
+  row.creditsRemaining === null
+    ? null
+    : {
+        remaining: row.creditsRemaining,
+        refill:
+          row.creditsRefillAmount === null
+            ? null
+            : row.creditsRefillInterval === 'day'
+              ? { amount: row.creditsRefillAmount, interval: 'day' }
+              : { amount: row.creditsRefillAmount, interval: 'month', dayOfMonth: row.creditsRefillDay ?? 1 },
+        refilledAt: row.creditsRefilledAt ?? 0,
+      };
+
 const toKey = (row: Selectable<KeysTable>): KeyRecord => ({
   id: row.id,
   accountId: row.accountId,
@@ -171,9 +189,22 @@ const toKey = (row: Selectable<KeysTable>): KeyRecord => ({
   createdBy: row.createdBy,
   rateLimit: row.rateLimit === null || row.rateLimitWindow === null ? null : { limit: row.rateLimit, windowSeconds: row.rateLimitWindow },
   secretEncrypted: row.secretEncrypted,
+  ipAllowlist: row.ipAllowlist === null ? null : (JSON.parse(row.ipAllowlist) as string[]),
+  credits: toCredits(row),
+  meta: row.meta === null ? null : (JSON.parse(row.meta) as Record<string, unknown>),
+  externalId: row.externalId,
 });
 
-const fromKey = ({ rateLimit, ...k }: KeyRecord): KeysTable => ({
+/** The columns of a key's credits: only a top-up (setting them) and traffic's spend write them. */
+const creditColumns = (credits: KeyCredits | null) => ({
+  creditsRemaining: credits?.remaining ?? null,
+  creditsRefillAmount: credits?.refill?.amount ?? null,
+  creditsRefillInterval: credits?.refill?.interval ?? null,
+  creditsRefillDay: credits?.refill?.interval === 'month' ? (credits.refill.dayOfMonth ?? 1) : null,
+  creditsRefilledAt: credits?.refilledAt ?? null,
+});
+
+const fromKey = ({ rateLimit, ipAllowlist, credits, meta, ...k }: KeyRecord): KeysTable => ({
   ...k,
   nameKey: k.name.toLowerCase(),
   scopes: JSON.stringify(k.scopes),
@@ -181,20 +212,34 @@ const fromKey = ({ rateLimit, ...k }: KeyRecord): KeysTable => ({
   active: k.active ? 1 : 0,
   rateLimit: rateLimit?.limit ?? null,
   rateLimitWindow: rateLimit?.windowSeconds ?? null,
+  ipAllowlist: ipAllowlist === null ? null : JSON.stringify(ipAllowlist),
+  meta: meta === null ? null : JSON.stringify(meta),
+  ...creditColumns(credits),
 });
 
+/** What spending credits found: the key has none (unlimited), enough (spent), or too few. */
+export type CreditSpend = { kind: 'unlimited' } | { kind: 'spent'; remaining: number } | { kind: 'refused'; remaining: number };
+
 /** The column each sort field reads. */
-const SORT_COLUMN: Record<SortField, 'nameKey' | 'active' | 'channel' | 'createdAt' | 'updatedAt' | 'lastUsedAt'> = {
+const SORT_COLUMN: Record<SortField, 'nameKey' | 'active' | 'channel' | 'createdAt' | 'updatedAt' | 'lastUsedAt' | 'creditsRemaining'> = {
   name: 'nameKey',
   active: 'active',
   channel: 'channel',
   createdAt: 'createdAt',
   updatedAt: 'updatedAt',
   lastUsedAt: 'lastUsedAt',
+  credits: 'creditsRemaining',
 };
 
-/** Sort columns that may hold NULL: NULL sorts below every value (first ascending, last descending). */
-const NULLABLE_SORT_COLUMNS: ReadonlySet<string> = new Set(['channel', 'lastUsedAt']);
+/**
+ * Sort columns that may hold NULL, and where NULL sorts: below every value (no channel, never
+ * used: first ascending, last descending), or above (unlimited credits: the most there are).
+ */
+const NULLABLE_SORT_COLUMNS: ReadonlyMap<string, 'low' | 'high'> = new Map([
+  ['channel', 'low'],
+  ['lastUsedAt', 'low'],
+  ['creditsRemaining', 'high'],
+]);
 
 /** The value of a key's sort column, as a cursor carries it. */
 export function sortValue(key: KeyRecord, field: SortField): string | number | null {
@@ -211,14 +256,44 @@ export class KeysRepository {
 
   /** Inserts many keys with multi-row statements (for seeding large stores; wrap it in a transaction). */
   async insertMany(keys: readonly KeyRecord[]): Promise<void> {
-    // 500 rows of ~23 columns stay under SQLite's and PostgreSQL's bound-parameter limits.
+    // 500 rows of ~31 columns stay under SQLite's and PostgreSQL's bound-parameter limits.
     for (let i = 0; i < keys.length; i += 500)
       await this.db.insertInto('keys').values(keys.slice(i, i + 500).map(fromKey)).execute();
   }
 
-  async update(key: KeyRecord): Promise<void> {
-    const { id, ...rest } = fromKey(key);
-    await this.db.updateTable('keys').set(rest).where('id', '=', id).execute();
+  /**
+   * Writes a changed key. Its credits are left as they are unless `withCredits` (a top-up): traffic
+   * spends them meanwhile, and a rename must not put back a count read before.
+   */
+  async update(key: KeyRecord, options: { withCredits?: boolean } = {}): Promise<void> {
+    const { id, creditsRemaining, creditsRefillAmount, creditsRefillInterval, creditsRefillDay, creditsRefilledAt, ...rest } = fromKey(key);
+    const credits = { creditsRemaining, creditsRefillAmount, creditsRefillInterval, creditsRefillDay, creditsRefilledAt };
+    await this.db.updateTable('keys').set(options.withCredits ? { ...rest, ...credits } : rest).where('id', '=', id).execute();
+  }
+
+  /**
+   * Spends `cost` credits of a key at once, in one statement, so that parallel uses on any number
+   * of nodes never spend more than there is: the row is changed only while at least `need` credits
+   * are left (`need` is the cost, or 1 for a cost of 0, which checks without spending). A refill
+   * due since the period starting at `periodStart` is applied in the same statement (the count
+   * becomes the refill amount, then the cost is taken); null when the key refills never.
+   */
+  async spendCredits(id: string, cost: number, periodStart: number | null): Promise<CreditSpend> {
+    const need = Math.max(cost, 1);
+    const p = periodStart ?? -1;
+    const due = sql`(credits_refill_amount is not null and credits_refilled_at < ${p})`;
+    const current = sql`(case when ${due} then credits_refill_amount else credits_remaining end)`;
+    const spent = await sql<{ creditsRemaining: number }>`update keys
+      set credits_remaining = ${current} - ${cost},
+          credits_refilled_at = case when ${due} then ${p} else credits_refilled_at end
+      where id = ${id} and credits_remaining is not null and ${current} >= ${need}
+      returning credits_remaining`.execute(this.db);
+    const row = spent.rows[0];
+    if (row !== undefined) return { kind: 'spent', remaining: Number(row.creditsRemaining) };
+    // Too few left, or the key has no credits (any more): read which.
+    const now = await sql<{ creditsRemaining: number | null }>`select ${current} as credits_remaining from keys where id = ${id}`.execute(this.db);
+    const left = now.rows[0]?.creditsRemaining;
+    return left === undefined || left === null ? { kind: 'unlimited' } : { kind: 'refused', remaining: Number(left) };
   }
 
   async find(accountId: string, id: string): Promise<KeyRecord | undefined> {
@@ -337,23 +412,30 @@ export class KeysRepository {
     if (filter.createdTo !== undefined) query = query.where('createdAt', '<=', filter.createdTo);
     if (filter.updatedFrom !== undefined) query = query.where('updatedAt', '>=', filter.updatedFrom);
     if (filter.updatedTo !== undefined) query = query.where('updatedAt', '<=', filter.updatedTo);
-    const nullable = NULLABLE_SORT_COLUMNS.has(column);
+    if (filter.externalId !== undefined) query = query.where('externalId', '=', filter.externalId);
+    if (filter.unusedSince !== undefined) {
+      const since = filter.unusedSince;
+      query = query.where((eb) => eb.or([eb('lastUsedAt', 'is', null), eb('lastUsedAt', '<', since)]));
+    }
+    const nulls = NULLABLE_SORT_COLUMNS.get(column);
+    // Where the NULL rows come in this order: first (low NULLs ascending, high ones descending) or last.
+    const nullsFirst = nulls !== undefined && (nulls === 'low') !== sort.descending;
     if (after) {
       const op = sort.descending ? '<' : '>';
-      // NULL sorts below every value, spelled out so SQLite and PostgreSQL page identically:
-      // ascending, the NULL rows come first; descending, they come last.
+      // Spelled out so SQLite and PostgreSQL page identically.
       query = query.where((eb) => {
         if (after.value === null) {
           const tie = eb.and([eb(column, 'is', null), eb('id', op, after.id)]);
-          return sort.descending ? tie : eb.or([tie, eb(column, 'is not', null)]);
+          return nullsFirst ? eb.or([tie, eb(column, 'is not', null)]) : tie;
         }
         const next = [eb(column, op, after.value as never), eb.and([eb(column, '=', after.value as never), eb('id', op, after.id)])];
-        return eb.or(nullable && sort.descending ? [...next, eb(column, 'is', null)] : next);
+        return eb.or(nulls !== undefined && !nullsFirst ? [...next, eb(column, 'is', null)] : next);
       });
     }
-    const ordered = nullable
-      ? query.orderBy(column, (ob) => (sort.descending ? ob.desc().nullsLast() : ob.asc().nullsFirst()))
-      : query.orderBy(column, dir);
+    const ordered =
+      nulls !== undefined
+        ? query.orderBy(column, (ob) => (sort.descending ? ob.desc() : ob.asc())[nullsFirst ? 'nullsFirst' : 'nullsLast']())
+        : query.orderBy(column, dir);
     const rows = await ordered.orderBy('id', dir).limit(limit).execute();
     return rows.map(toKey);
   }

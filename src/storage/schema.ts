@@ -17,6 +17,8 @@ export interface Database {
   sessions: SessionsTable;
   grants: GrantsTable;
   auditLog: AuditLogTable;
+  usageHourly: UsageTable;
+  usageDaily: UsageTable;
 }
 
 export interface AccountsTable {
@@ -61,6 +63,30 @@ export interface KeysTable {
   rateLimit: number | null;
   /** The rate limit window, in seconds. */
   rateLimitWindow: number | null;
+  /** JSON list of canonical addresses and CIDR ranges; null: anywhere. */
+  ipAllowlist: string | null;
+  /** Credits left (null: unlimited). Only traffic's atomic spend and a top-up write it. */
+  creditsRemaining: number | null;
+  /** The refill: amount (null: none), interval ('day' | 'month') and day of the month. */
+  creditsRefillAmount: number | null;
+  creditsRefillInterval: string | null;
+  creditsRefillDay: number | null;
+  /** The start of the refill period the count belongs to (epoch ms). */
+  creditsRefilledAt: number | null;
+  /** JSON object returned on verification. */
+  meta: string | null;
+  externalId: string | null;
+}
+
+/** Counts of verifications and token requests of one key in one bucket (an hour, or a day) with one outcome. */
+export interface UsageTable {
+  keyId: string;
+  /** The bucket's start, epoch ms. */
+  bucket: number;
+  outcome: string;
+  accountId: string;
+  environment: string;
+  count: number;
 }
 
 export interface ApiTokensTable {

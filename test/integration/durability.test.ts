@@ -43,6 +43,36 @@ for (const store of STORES) {
         await fresh.dispose();
       }
     });
+
+    test('an acknowledged credit top-up survives kill -9, and so do credits spent before it', async () => {
+      const fresh = await freshStore(store);
+      try {
+        const first = await startProcess(fresh.env);
+        const api = apiClient(first.url, TEST_TOKEN);
+        const account = (await api('POST', '/v1/accounts', { name: 'Durable', provisionDefaultKeys: false })).body.id;
+        const created = await api('POST', `/v1/accounts/${account}/keys`, { name: 'k', environment: 'sandbox', kind: 'admin', credentialType: 'token', active: true, credits: { remaining: 2 } });
+        const secret = created.body.secret;
+        assert.deepEqual((await api('POST', '/v1/verify', { key: secret })).body.credits, { remaining: 1 });
+        const topUp = await api('PATCH', `/v1/accounts/${account}/keys/${created.body.key.id}`, { credits: { remaining: 500, refill: { amount: 500, interval: 'month' } } });
+        assert.equal(topUp.status, 200);
+        assert.deepEqual((await api('POST', '/v1/verify', { key: secret, cost: 10 })).body.credits, { remaining: 490 });
+        await killHard(first.child);
+
+        const second = await startProcess(fresh.env);
+        try {
+          const again = apiClient(second.url, TEST_TOKEN);
+          const key = (await again('GET', `/v1/accounts/${account}/keys/${created.body.key.id}`)).body;
+          assert.deepEqual([key.credits.remaining, key.credits.refill], [490, { amount: 500, interval: 'month', dayOfMonth: 1 }]);
+          assert.deepEqual((await again('POST', '/v1/verify', { key: secret })).body.credits, { remaining: 489 });
+          const trail = (await again('GET', `/v1/accounts/${account}/audit?key=${created.body.key.id}`)).body.items.map((e: any) => e.action);
+          assert.deepEqual(trail, ['key.updated', 'key.created'], 'the top-up is audited; the uses are not');
+        } finally {
+          await killHard(second.child);
+        }
+      } finally {
+        await fresh.dispose();
+      }
+    });
   });
 }
 

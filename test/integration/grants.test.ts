@@ -79,6 +79,8 @@ describeEachStore('external keys: tokens for another account', (kp, store) => {
       expiresAt: new Date((iat + 600) * 1000).toISOString(),
       grantId: created.grantId,
       keyAccount: B,
+      meta: null,
+      externalId: null,
     });
     assert.deepEqual(await verify(token, { scopes: ['order.read'] }), { valid: false, code: 'insufficient_scope' }, "B's own scopes do not reach A");
     assert.equal((await kp.as(token)('GET', '/v1/whoami')).body.account, A);

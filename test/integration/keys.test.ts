@@ -45,7 +45,7 @@ describeEachStore('key lifecycle', (kp) => {
         clientId: undefined, scopes: ['product.read'], roles: [{ definition: 'pricing', level: 'editor' }],
         grantedScopes: ['product.read', 'price.read', 'price.write'], channel: 'b2b', active: true, hasSecret: true,
         expiresAt: null, previousSecretExpiresAt: null, createdAt: undefined, updatedAt: undefined, lastUsedAt: null, createdBy: undefined,
-        rateLimit: null,
+        rateLimit: null, ipAllowlist: null, credits: null, meta: null, externalId: null,
       },
     );
     const token = await createKey(kp.api, account, { name: 'GraphQL', credentialType: 'token', roles: [{ definition: 'product_data', level: 'viewer' }], scopes: [] });

@@ -32,6 +32,8 @@ describeEachStore('POST /v1/verify and GET /v1/whoami', (kp) => {
       roles: [{ definition: 'pricing', level: 'viewer' }],
       channel: 'retail',
       expiresAt,
+      meta: null,
+      externalId: null,
     });
     // Either field takes either credential.
     assert.equal((await verify({ token: secret })).valid, true);
@@ -86,6 +88,8 @@ describeEachStore('POST /v1/verify and GET /v1/whoami', (kp) => {
       roles: [],
       channel: 'b2b',
       expiresAt: exp,
+      meta: null,
+      externalId: null,
     });
     assert.deepEqual(await verify({ token, scopes: ['product.read'] }), { valid: false, code: 'insufficient_scope' }, 'narrowed away');
     const [h, p] = token.split('.');

@@ -16,6 +16,7 @@ describe('configuration of tokens, signing keys and throttling', () => {
       authFailuresPerClient: 10,
       authFailuresPerAddress: 100,
       authFailureWindow: 300,
+      usageAnalytics: true,
     });
   });
 
@@ -29,6 +30,7 @@ describe('configuration of tokens, signing keys and throttling', () => {
       KEYPORT_AUTH_FAILURES_PER_CLIENT: '5',
       KEYPORT_AUTH_FAILURES_PER_ADDRESS: '50',
       KEYPORT_AUTH_FAILURE_WINDOW: '60',
+      KEYPORT_USAGE_ANALYTICS: 'off',
     });
     assert.deepEqual(config.oauth, {
       tokenAudience: 'https://api.shop.example',
@@ -42,6 +44,7 @@ describe('configuration of tokens, signing keys and throttling', () => {
       authFailuresPerClient: 5,
       authFailuresPerAddress: 50,
       authFailureWindow: 60,
+      usageAnalytics: false,
     });
   });
 
@@ -54,6 +57,8 @@ describe('configuration of tokens, signing keys and throttling', () => {
       KEYPORT_AUTH_FAILURES_PER_CLIENT: '0',
       KEYPORT_AUTH_FAILURES_PER_ADDRESS: '-1',
       KEYPORT_AUTH_FAILURE_WINDOW: '1.5',
+      KEYPORT_USAGE_ANALYTICS: 'sometimes',
+      KEYPORT_TRUSTED_PROXIES: '10.0.0.0/33',
     };
     assert.throws(() => loadConfig(bad), (err: unknown) => {
       assert.ok(err instanceof ConfigError);
@@ -64,5 +69,17 @@ describe('configuration of tokens, signing keys and throttling', () => {
       () => loadConfig({ KEYPORT_SIGNING_KEY_ROTATION: '3600', KEYPORT_SIGNING_KEY_PREPUBLISH: '3600' }),
       /KEYPORT_SIGNING_KEY_PREPUBLISH \(3600 s\) must be shorter than KEYPORT_SIGNING_KEY_ROTATION/,
     );
+  });
+});
+
+describe('trusted proxies', () => {
+  test('addresses and ranges, checked; none by default', () => {
+    assert.equal(loadConfig({}).trustedProxies, null);
+    const proxies = loadConfig({ KEYPORT_TRUSTED_PROXIES: ' 10.0.0.0/8, 2001:db8::1 ' }).trustedProxies!;
+    assert.deepEqual(proxies.entries, ['10.0.0.0/8', '2001:db8::1']);
+    assert.equal(proxies.allows('10.1.2.3'), true);
+    assert.equal(proxies.allows('11.1.2.3'), false);
+    assert.throws(() => loadConfig({ KEYPORT_TRUSTED_PROXIES: 'proxy.local' }), /KEYPORT_TRUSTED_PROXIES: 'proxy.local' is not an IPv4 or IPv6 address/);
+    assert.throws(() => loadConfig({ KEYPORT_TRUSTED_PROXIES: ',' }), /KEYPORT_TRUSTED_PROXIES names no address/);
   });
 });

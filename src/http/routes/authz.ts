@@ -65,10 +65,14 @@ const STATUS: Record<RefusalCode, 401 | 403 | 429> = {
   revoked: 401,
   wrong_environment: 403,
   insufficient_scope: 403,
+  // The credential is right, but not from here (RFC 9110 15.5.4).
+  ip_not_allowed: 403,
   rate_limited: 429,
+  // Like a rate limit: the key may be used again after its next refill or a top-up.
+  usage_exceeded: 429,
 };
 const TITLES = { 401: 'Invalid credential', 403: 'Not allowed here', 429: 'Rate limit reached' } as const;
-const titleOf = (code: RefusalCode) => (code === 'missing' ? 'Authentication required' : TITLES[STATUS[code]]);
+const titleOf = (code: RefusalCode) => (code === 'missing' ? 'Authentication required' : code === 'usage_exceeded' ? 'Credits used up' : TITLES[STATUS[code]]);
 const CHALLENGES = { 401: 'Bearer error="invalid_token"', 403: 'Bearer error="insufficient_scope"' } as const;
 
 const problemBody = (code: RefusalCode, detail: string) =>
@@ -293,7 +297,8 @@ function answer(reply: FastifyReply, result: Verification, need: Requirement): F
 function refuse(reply: FastifyReply, code: RefusalCode, result: Verification | null, need: Requirement): FastifyReply {
   const status = STATUS[code];
   reply.code(status).header('content-type', 'application/problem+json').header(CODE_HEADER, code).header('cache-control', 'no-store');
-  if (status !== 429) reply.header('www-authenticate', CHALLENGES[status]);
+  // No RFC 6750 error fits a request from the wrong network: no challenge for it.
+  if (status !== 429 && code !== 'ip_not_allowed') reply.header('www-authenticate', CHALLENGES[status]);
   const limit = result?.rateLimit ?? null;
   if (limit !== null) {
     reply.headers(rateLimitHeaders(limit));
@@ -310,6 +315,8 @@ function refusalDetail(code: RefusalCode, result: Verification | null, need: Req
     return `The credential lacks ${lacking.length === 1 ? 'the scope' : 'the scopes'} ${lacking.join(', ')} this route needs.`;
   }
   if (code === 'rate_limited') return `The key's rate limit is used up; try again in ${result?.rateLimit?.resetSeconds ?? 1} seconds.`;
+  if (code === 'ip_not_allowed') return "The request comes from outside the key's IP allowlist (the address in X-Forwarded-For, or X-Real-IP).";
+  if (code === 'usage_exceeded') return "The key's credits are used up; they come back at its next refill, or when an operator tops them up.";
   return `The credential ${REFUSAL_REASONS[code] ?? code}.`;
 }
 

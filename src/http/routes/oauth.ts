@@ -8,6 +8,7 @@ import type { Services } from '../../services/index.js';
 import { isStoreUnavailable } from '../../storage/database.js';
 import type { Logging } from '../logging.js';
 import { logServerError } from '../problem.js';
+import { clientAddress } from '../client-address.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 
@@ -62,7 +63,8 @@ export const oauthRoutes: FastifyPluginAsync<{ services: Services; config: Reado
   const read = (request: FastifyRequest): OAuthRequest => ({
     params: FormParams.parse(request.body as string | undefined),
     authorization: request.headers.authorization,
-    sourceAddress: request.ip,
+    // The client's address (the forwarded one behind a trusted proxy): throttling and IP allowlists use it.
+    sourceAddress: clientAddress(request, config.trustedProxies),
     baseUrl: config.publicUrl ?? `${request.protocol}://${request.host}`,
   });
   const methodNotAllowed = async (_request: FastifyRequest, reply: FastifyReply) =>
@@ -76,7 +78,8 @@ export const oauthRoutes: FastifyPluginAsync<{ services: Services; config: Reado
       schema: {
         tags: ['oauth'],
         summary: 'Client credentials grant (RFC 6749 4.4): trade a client id and secret for a JWT access token (RFC 9068)',
-        description: 'Authenticate with HTTP Basic (client_secret_basic) or client_id and client_secret in the body (client_secret_post).',
+        description:
+          "Authenticate with HTTP Basic (client_secret_basic) or client_id and client_secret in the body (client_secret_post). A key with an IP allowlist is refused from other addresses (403 access_denied; behind a proxy listed in KEYPORT_TRUSTED_PROXIES the forwarded address counts); a key with credits spends one per token, and without any left is refused with 429 usage_exceeded.",
         security: [],
         body: formBody(
           {
@@ -104,6 +107,7 @@ export const oauthRoutes: FastifyPluginAsync<{ services: Services; config: Reado
           },
           400: oauthError,
           401: oauthError,
+          403: oauthError,
           429: oauthError,
           503: oauthError,
         },

@@ -7,6 +7,8 @@ import { Dialog } from '../components/Dialog';
 import { Icon } from '../components/Icons';
 import { Badge, Banner, CopyButton, ErrorBanner, Field, SecretValue, Switch } from '../components/ui';
 import { RolesBuilder, ScopePicker, grantedBy } from './access';
+import { KeyUsage } from '../usage/KeyUsage';
+import { USAGE_CONTROL_FIELDS, UsageControlsFields, useUsageControls } from './UsageControls';
 
 export const TYPE_LABEL: Record<CredentialType, string> = { client_secret: 'REST key', token: 'Token key' };
 /** The same inside a sentence: "New REST key", "No token keys yet". */
@@ -14,7 +16,7 @@ export const TYPE_NOUN: Record<CredentialType, string> = { client_secret: 'REST 
 const SECRET_LABEL: Record<CredentialType, string> = { client_secret: 'client secret', token: 'API key' };
 
 /** The body fields a form shows; an API error pointing elsewhere goes to the banner. */
-const FIELDS = ['/name', '/environment', '/kind', '/credentialType', '/scopes', '/roles', '/channel', '/active', '/expiresAt'];
+const FIELDS = ['/name', '/environment', '/kind', '/credentialType', '/scopes', '/roles', '/channel', '/active', '/expiresAt', ...USAGE_CONTROL_FIELDS];
 
 export type KeyAction = 'reset' | 'regenerate' | 'verify' | 'quickstart';
 
@@ -59,9 +61,10 @@ export function KeyFormDialog({ mode, credentialType, keyItem, account, counts, 
   const [revealed, setRevealed] = useState<string | null>(null);
   const [revealError, setRevealError] = useState<string | null>(null);
   const body = useRef<HTMLDivElement>(null);
+  const controls = useUsageControls(keyItem);
 
   const validate = (): Record<string, string> => {
-    const errors: Record<string, string> = {};
+    const errors: Record<string, string> = { ...controls.read().errors };
     if (!name.trim()) errors['/name'] = 'Give the key a name, for example the system that will use it.';
     else if (name.trim().length > 100) errors['/name'] = 'Use at most 100 characters.';
     if (channel.trim().length > 100) errors['/channel'] = 'Use at most 100 characters.';
@@ -104,6 +107,7 @@ export function KeyFormDialog({ mode, credentialType, keyItem, account, counts, 
         if (kind === 'custom') Object.assign(payload, { scopes, roles });
         if (channel.trim()) payload.channel = channel.trim();
         if (expires) payload.expiresAt = endOfLocalDay(expires);
+        Object.assign(payload, controls.payload());
         const issued = await api.post<IssuedKey>(`${accountPath(member.id)}/keys`, payload);
         onCreated?.(issued);
       } else {
@@ -116,6 +120,7 @@ export function KeyFormDialog({ mode, credentialType, keyItem, account, counts, 
           if (scopes.join() !== keyItem.scopes.join()) patch.scopes = scopes;
           if (type === 'client_secret' && JSON.stringify(roles) !== JSON.stringify(keyItem.roles)) patch.roles = roles;
         }
+        Object.assign(patch, controls.payload());
         if (Object.keys(patch).length === 0) return onClose();
         const updated = await api.patch<Key>(keyPath(member.id, keyItem.id), patch);
         onUpdated?.(updated);
@@ -193,6 +198,7 @@ export function KeyFormDialog({ mode, credentialType, keyItem, account, counts, 
         )}
 
         {editing && <Credentials keyItem={keyItem} account={account} revealed={revealed} onReveal={reveal} revealError={revealError} onAction={onAction} />}
+        {editing && <KeyUsage keyItem={keyItem} />}
 
         {notEligible && (
           <Banner tone="warning" title="This account cannot create API keys">
@@ -268,6 +274,8 @@ export function KeyFormDialog({ mode, credentialType, keyItem, account, counts, 
           label="Active"
           description={active ? 'The key works as soon as it is saved.' : 'The key is refused until you activate it.'}
         />
+
+        <UsageControlsFields state={controls.state} keyItem={keyItem} errorAt={errorAt} changed={changed} disabled={readOnly} />
 
         {catalog && kind === 'custom' && (
           <>

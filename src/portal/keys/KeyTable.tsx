@@ -14,6 +14,7 @@ const COLUMNS: { column: SortColumn; label: string; firstDescending: boolean }[]
   { column: 'createdAt', label: 'Created', firstDescending: true },
   { column: 'updatedAt', label: 'Updated', firstDescending: true },
   { column: 'lastUsedAt', label: 'Last used', firstDescending: true },
+  { column: 'credits', label: 'Credits left', firstDescending: false },
 ];
 
 function SortHeader({ column, label, firstDescending, sort, onSort }: { column: SortColumn; label: string; firstDescending: boolean; sort: string; onSort: (sort: string) => void }) {
@@ -161,6 +162,16 @@ export function KeyTable({
                     </time>
                   ) : (
                     <span className="muted">Never</span>
+                  )}
+                </td>
+                <td data-label="Credits left" className="col-credits">
+                  {key.credits ? (
+                    <span title={key.credits.refill ? `Refilled to ${key.credits.refill.amount} every ${key.credits.refill.interval}` : 'No refill'}>
+                      <span className={key.credits.remaining === 0 ? 'credits-empty' : undefined}>{key.credits.remaining.toLocaleString()}</span>
+                      {key.credits.refill && <span className="muted small"> / {key.credits.refill.interval}</span>}
+                    </span>
+                  ) : (
+                    <span className="muted">Unlimited</span>
                   )}
                 </td>
                 <td className="col-actions">

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { ApiError, describeError } from '../lib/api';
 import { useApp } from '../lib/app-context';
 import { ENVIRONMENT_LABEL, plural } from '../lib/format';
@@ -48,6 +48,20 @@ export function KeysPage() {
     setChanges((n) => n + 1);
     list.reload();
   };
+
+  // A link to one key (from the usage page) opens its details over the list.
+  const openId = location.params.get('open');
+  useEffect(() => {
+    if (!openId) return;
+    api.keys.get(accountId, openId).then(
+      (key) => setDialog({ type: 'details', key }),
+      (err) => toast(`That key cannot be shown: ${describeError(err)}`, 'error'),
+    );
+    const params = new URLSearchParams(location.search);
+    params.delete('open');
+    navigate(`${location.path}${params.size ? `?${params}` : ''}`, { replace: true });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [openId]);
 
   const setQuery = (patch: Partial<KeyQuery>, options: { replace?: boolean } = {}) => {
     const next = { ...query, cursor: '', ...patch };

@@ -29,6 +29,7 @@ export function useApp(): AppState {
  */
 export const PAGE_PERMISSION: Record<string, Permission> = {
   keys: 'keys.view',
+  usage: 'keys.view',
   'external-keys': 'keys.view',
   settings: 'settings.edit',
   audit: 'keys.view',

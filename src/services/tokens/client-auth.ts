@@ -5,6 +5,7 @@ import { LruCache } from '../../domain/lru.js';
 import type { KeyRecord } from '../../domain/model.js';
 import type { FailureThrottle } from '../../domain/throttle.js';
 import { secretMatches } from '../../domain/key-rules.js';
+import { IpAllowlist } from '../../domain/usage-controls.js';
 import type { CacheGuard } from '../cluster-sync.js';
 import type { Store } from '../../storage/repositories.js';
 import type { ClientCredentials } from '../../oauth/client-credentials.js';
@@ -16,6 +17,8 @@ export interface OAuthClient {
   /** Everything the key may do, in catalog order. */
   scopes: readonly string[];
   scopeSet: ReadonlySet<string>;
+  /** The key's IP allowlist, compiled once; null: anywhere. */
+  ipAllowlist: IpAllowlist | null;
 }
 
 const CLIENT_TTL_MS = 60_000;
@@ -71,7 +74,7 @@ export class ClientAuthenticator {
         ? null
         : (() => {
             const scopes = grantedScopes(this.catalog, record.kind, record.scopes, record.roles);
-            return { record, scopes, scopeSet: new Set(scopes) };
+            return { record, scopes, scopeSet: new Set(scopes), ipAllowlist: record.ipAllowlist === null ? null : new IpAllowlist(record.ipAllowlist) };
           })();
     if (epoch === this.epoch) this.clients.set(clientId, client, client === null ? NEGATIVE_TTL_MS : CLIENT_TTL_MS);
     return client;

@@ -35,7 +35,8 @@ const INACTIVE: IntrospectionResponse = Object.freeze({ active: false });
  * introspect the tokens issued to it; a management principal those of the accounts where it holds
  * `keys.verify`. Anything else, and anything invalid, is `{"active": false}` (RFC 7662 2.2).
  * An optional `environment` parameter (Keyport's extension) makes a token of the other environment
- * inactive, like /v1/verify does. Introspection does not count against rate limits.
+ * inactive, like /v1/verify does. Introspection does not count against rate limits or spend credits;
+ * a credential whose key has an IP allowlist is inactive here (the client's address is unknown).
  */
 export class IntrospectionEndpoint {
   constructor(
@@ -53,6 +54,8 @@ export class IntrospectionEndpoint {
     const result = await this.verification.verify(token, { environment: environment as Environment | undefined, consume: false });
     const c = result.credential;
     if (!result.valid || c === null) return INACTIVE;
+    // Introspection knows nothing of the client's address: a key bound to networks is not vouched for here.
+    if (result.policy?.ipAllowlist) return INACTIVE;
     if (caller.client !== undefined ? c.token?.clientId !== caller.client.record.clientId : !caller.principal.permissionsOn(c.accountId).has('keys.verify'))
       return INACTIVE;
     const body: IntrospectionResponse = { active: true, scope: c.scopes.join(' ') };

@@ -8,7 +8,10 @@ import type { UsageRecorder } from '../usage-recorder.js';
 import type { Store } from '../../storage/repositories.js';
 import { readClientCredentials } from '../../oauth/client-credentials.js';
 import type { ClientAuthenticator } from './client-auth.js';
-import { InvalidClient, InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget, SlowDown, UnsupportedGrantType } from '../../oauth/errors.js';
+import { AccessDenied, InvalidClient, InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget, SlowDown, UnsupportedGrantType, UsageExceeded } from '../../oauth/errors.js';
+import { nextRefillAt } from '../../domain/usage-controls.js';
+import type { VerifyCode } from '../../domain/verification.js';
+import type { CreditsLedger } from '../credits.js';
 import type { OAuthRequest } from '../../oauth/form.js';
 import { issuerOf } from '../../oauth/issuer.js';
 import type { SigningKeys } from './signing-keys.js';
@@ -68,6 +71,7 @@ export class TokenEndpoint {
     private readonly clock: Clock,
     private readonly rateLimiter: RateLimiter,
     private readonly usage: UsageRecorder,
+    private readonly credits: CreditsLedger,
     /** The `aud` of tokens asked for without `resource`; null: the base URL. */
     private readonly defaultAudience: string | null,
     private readonly grants: Pick<GrantsService, 'activeGrant' | 'scopes'>,
@@ -90,9 +94,21 @@ export class TokenEndpoint {
     const client = await this.clients.authenticate(credentials, request.sourceAddress);
     const key = client.record;
     const now = this.clock.now();
+    // From here on the request is the key's: each refusal is counted in its usage.
+    const refused = (code: VerifyCode) => this.usage.count({ keyId: key.id, accountId: key.accountId, environment: key.environment, token: null }, code, now);
     // The secret matched; what follows concerns the grant (the key) itself.
-    if (!key.active) throw new InvalidGrant('The key is switched off (inactive); an operator can switch it on.');
-    if (key.expiresAt !== null && key.expiresAt <= now) throw new InvalidGrant(`The key expired at ${new Date(key.expiresAt).toISOString()}; reset its secret to renew it.`);
+    if (!key.active) {
+      refused('inactive');
+      throw new InvalidGrant('The key is switched off (inactive); an operator can switch it on.');
+    }
+    if (key.expiresAt !== null && key.expiresAt <= now) {
+      refused('expired');
+      throw new InvalidGrant(`The key expired at ${new Date(key.expiresAt).toISOString()}; reset its secret to renew it.`);
+    }
+    if (client.ipAllowlist !== null && !client.ipAllowlist.allows(request.sourceAddress)) {
+      refused('ip_not_allowed');
+      throw new AccessDenied(`This key may only be used from the networks in its IP allowlist, and ${request.sourceAddress} is not one of them (ip_not_allowed).`);
+    }
 
     for (const resource of resources) checkResource(resource);
     const target = accountResource(resources);
@@ -113,8 +129,24 @@ export class TokenEndpoint {
     let rateLimit: RateLimitState | null = null;
     if (key.rateLimit !== null) {
       rateLimit = await this.rateLimiter.hit(key.id, key.rateLimit, now);
-      if (!rateLimit.allowed)
+      if (!rateLimit.allowed) {
+        refused('rate_limited');
         throw new SlowDown(`The key's rate limit of ${key.rateLimit.limit} requests per ${key.rateLimit.windowSeconds} seconds is used up.`, rateLimit.resetSeconds, rateLimitHeaders(rateLimit));
+      }
+    }
+    // A token request spends one credit, in the store (exact across nodes).
+    if (key.credits !== null) {
+      const refill = key.credits.refill;
+      const spent = await this.credits.spend(key.id, key.accountId, refill, 1, now);
+      if (spent.kind === 'refused') {
+        refused('usage_exceeded');
+        const retryAfter = refill === null ? null : Math.max(1, Math.ceil((nextRefillAt(refill, now) - now) / 1000));
+        throw new UsageExceeded(
+          `The key's credits are used up (usage_exceeded)${refill === null ? '; an operator can top them up' : `; they are refilled at ${new Date(nextRefillAt(refill, now)).toISOString()}`}.`,
+          retryAfter,
+          rateLimit ? rateLimitHeaders(rateLimit) : {},
+        );
+      }
     }
 
     // A token for another account lives as long as that account's tokens do.
@@ -139,6 +171,7 @@ export class TokenEndpoint {
     if (grant !== undefined) Object.assign(claims, { grant_id: grant.id, grant_version: grant.updatedAt, key_account: key.accountId });
     const accessToken = await this.signingKeys.currentSigner().sign(claims);
     this.usage.record(key.id, now);
+    this.usage.count({ keyId: key.id, accountId: key.accountId, environment: key.environment, token: null }, 'valid', now);
     return { body: { access_token: accessToken, token_type: 'Bearer', expires_in: ttl, scope: claims.scope }, rateLimit };
   }
 

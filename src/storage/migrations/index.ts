@@ -7,6 +7,7 @@ import { portal } from './004-portal.js';
 import { grantRevocations } from './005-grant-revocations.js';
 import { signingKeyWithdrawal } from './006-signing-key-withdrawal.js';
 import { eventLog } from './007-event-log.js';
+import { usageControls } from './008-usage-controls.js';
 
 /**
  * The one migration set of both stores, applied in name order. A migration gets the dialect only
@@ -21,5 +22,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '005-grant-revocations': grantRevocations(dialect),
     '006-signing-key-withdrawal': signingKeyWithdrawal(dialect),
     '007-event-log': eventLog(dialect),
+    '008-usage-controls': usageControls(dialect),
   };
 }
