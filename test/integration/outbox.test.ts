@@ -145,13 +145,16 @@ async function killRounds(store: StoreKind, rounds: number, diagnostic: (message
   let observer: RunningKeyport | undefined;
   const pending: StartingKeyport[] = [];
   try {
-    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', KEYPORT_BOOTSTRAP_TOKEN: TEST_TOKEN, ...fresh.env });
+    // The store's timeouts are not under test here: generous ones keep a loaded machine from turning
+    // the load itself into 503s (the account row lock queues every creation).
+    const patient = { KEYPORT_DB_STATEMENT_TIMEOUT_MS: '30000', KEYPORT_DB_LOCK_TIMEOUT_MS: '20000', KEYPORT_DB_POOL_TIMEOUT_MS: '20000', KEYPORT_REQUEST_TIMEOUT_MS: '60000' };
+    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', KEYPORT_BOOTSTRAP_TOKEN: TEST_TOKEN, ...fresh.env, ...patient });
     observer = await startKeyport(config);
     const db = observer.services.store.storage.db;
     const api = apiClient(observer.url, TEST_TOKEN);
     const account = await createAccount(api);
     await api('PATCH', `/v1/accounts/${account}/settings`, { keyLimitPerEnvironment: 100_000 });
-    const spawnVictim = () => pending.push(spawnKeyport({ ...fresh.env, KEYPORT_LOG_LEVEL: 'silent' }, 120_000));
+    const spawnVictim = () => pending.push(spawnKeyport({ ...fresh.env, ...patient, KEYPORT_LOG_LEVEL: 'silent' }, 120_000));
     spawnVictim();
     spawnVictim();
     let acknowledged = 0;
