@@ -184,6 +184,7 @@ describe('portal: first-hour details', { skip: skip ?? false }, () => {
     await page.goto(`${kp.url}/accounts`);
     const card = page.locator('.account-link strong', { hasText: 'Acme Outdoor Equipment' });
     assert.equal(await card.evaluate((el) => getComputedStyle(el).textOverflow), 'ellipsis');
+    assert.equal(await card.getAttribute('title'), longName);
     await screenshot(page, 'details-04-long-account-name-phone');
     const wide = await page.evaluate(() => [...document.querySelectorAll('body *')].filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1).map((el) => `${el.tagName}.${el.className}`).slice(0, 8));
     assert.deepEqual(wide, [], 'nothing wider than a phone');
@@ -242,9 +243,14 @@ describe('portal: first-hour details', { skip: skip ?? false }, () => {
       const pager = page.locator('.pagination');
       await pager.scrollIntoViewIfNeeded();
       await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
-      await row(page, 'Bulk 0').getByRole('button', { name: 'Actions for Bulk 0' }).click();
-      await screenshot(page, `details-07-menu-${width}`);
-      await page.getByRole('menuitem', { name: /Deactivate|Activate/ }).click();
+      await page.waitForLoadState('networkidle');
+      const toggle = page.getByRole('menuitem', { name: /Deactivate|Activate/ });
+      // The list may still be settling after its load: open the row menu until it stays open.
+      for (let i = 0; i < 3 && !(await toggle.isVisible()); i++) {
+        await row(page, 'Bulk 0').getByRole('button', { name: 'Actions for Bulk 0' }).click();
+        await toggle.waitFor({ timeout: 2000 }).catch(() => undefined);
+      }
+      await toggle.click();
       const toast = page.locator('.toast').first();
       await toast.waitFor();
       await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));

@@ -58,7 +58,7 @@ export function AccountsHome() {
             return (
               <li key={a.id} className="card account-card">
                 <a href={to} onClick={linkHandler(to)} className="account-link">
-                  <strong>{a.name}</strong>
+                  <strong title={a.name}>{a.name}</strong>
                   <code className="muted">{a.id}</code>
                 </a>
                 {!a.eligible && <Badge tone="amber">Cannot create keys</Badge>}
