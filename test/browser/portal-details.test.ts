@@ -106,6 +106,15 @@ describe('portal: first-hour details', { skip: skip ?? false }, () => {
     await name.fill('x'.repeat(TEXT_LIMITS.keyName + 20));
     assert.equal((await name.inputValue()).length, TEXT_LIMITS.keyName);
     assert.equal(await dialog(page).getByRole('textbox', { name: /Channel/ }).getAttribute('maxlength'), String(TEXT_LIMITS.channel));
+
+    // In the dialog too: Create from the bottom of a long form brings the refused field into view.
+    await name.fill('');
+    await dialog(page).locator('.dialog-body').evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+    await dialog(page).getByRole('button', { name: 'Create REST key' }).click();
+    await page.waitForFunction(() => (document.activeElement as HTMLInputElement | null)?.name === 'name');
+    const body = await boxOf(dialog(page).locator('.dialog-body'));
+    const label = await boxOf(fieldOf(name).locator('.field-label'));
+    assert.ok(label.top >= body.top && (await boxOf(name)).bottom <= body.bottom, 'the name field is in view inside the dialog');
     await page.keyboard.press('Escape');
     await dialog(page).waitFor({ state: 'detached' });
   });
