@@ -58,6 +58,14 @@ function describeCredits(credits: NonNullable<Key['credits']>): string {
   return `${credits.remaining} left, refilled to ${refill.amount} ${when} (next ${credits.nextRefillAt})`;
 }
 
+/** `--sort name` or `--sort -lastUsedAt`: a field of SORT_FIELDS, '-' for descending. */
+function sortOption(value: string): string {
+  const field = value.startsWith('-') ? value.slice(1) : value;
+  if (!(SORT_FIELDS as readonly string[]).includes(field))
+    throw new InvalidArgumentError(`must be one of ${SORT_FIELDS.join(', ')}, with a leading '-' to sort descending (e.g. -createdAt).`);
+  return value;
+}
+
 /** `--meta '{"plan":"pro"}'`: a JSON object. */
 function metaOption(value: string): Record<string, unknown> {
   let parsed: unknown;
@@ -99,13 +107,27 @@ function usageControls(opts: Record<string, unknown>, current?: Key): Record<str
 }
 
 /** Prints a freshly issued secret, loudly: it is shown this once. */
-function printIssued(issued: IssuedKey, json: boolean): void {
+function printIssued(issued: IssuedKey, json: boolean, created?: { account: string; askedInactive: boolean }): void {
   if (json) return printJson(issued);
   printKey(issued.key);
   if (issued.secret) {
     const label = issued.key.credentialType === 'token' ? 'API key' : 'client secret';
     process.stdout.write(`\n${label}: ${issued.secret}\n\nStore it now: it is shown this once and cannot be displayed again.\n`);
   }
+  if (created && !issued.key.active) process.stdout.write(`\n${inactiveNote(issued.key, created.account, created.askedInactive)}\n`);
+}
+
+/** Why a new key is off, and the command that switches it on: "active: false" alone reads as a fault. */
+function inactiveNote(key: Key, account: string, askedInactive: boolean): string {
+  const switchOn = `keyport keys update ${key.id} -a ${account} --active`;
+  if (askedInactive) return `The key is inactive, as asked (--inactive): it works once switched on with\n  ${switchOn}`;
+  const kind = key.credentialType === 'token' ? 'token' : 'REST (client_secret)';
+  const setting = key.credentialType === 'token' ? '--default-active-token' : '--default-active-rest';
+  return [
+    `The key is inactive: this account starts new ${kind} keys inactive, so a key is not live before someone means it to be.`,
+    `It is refused until switched on:\n  ${switchOn}`,
+    `(Create with --active to start it on, or change the default: keyport accounts settings ${account} ${setting} true.)`,
+  ].join('\n');
 }
 
 
@@ -132,7 +154,7 @@ export function keysCommand(globals: Globals): Command {
     .option('--updated-to <date>', 'updated at or before', dateTime)
     .option('--external-id <id>', "keys of this owner (the customer's own id)")
     .option('--unused-since <date>', 'keys not used since then (never used, or last used before it)', dateTime)
-    .addOption(new Option('--sort <field>', `${SORT_FIELDS.join(', ')}; '-' prefix for descending`).choices(SORT_FIELDS.flatMap((f) => [f, `-${f}`])).default(DEFAULT_SORT))
+    .option('--sort <field>', `sort by ${SORT_FIELDS.join(', ')}; a leading '-' sorts descending, e.g. -lastUsedAt`, sortOption, DEFAULT_SORT)
     .option('--limit <n>', `keys per page (1-${MAX_PAGE_SIZE})`, integer(1, MAX_PAGE_SIZE), DEFAULT_PAGE_SIZE)
     .option('--cursor <cursor>', 'continue after a previous page')
     .option('--all', 'follow every page')
@@ -203,7 +225,8 @@ export function keysCommand(globals: Globals): Command {
       if (opts.expiresAt) body.expiresAt = opts.expiresAt;
       if (opts.expiry === false) body.expiresAt = null;
       Object.assign(body, usageControls(opts));
-      printIssued(await client.api.keys.create(opts.account, body as unknown as CreateKeyInput), json);
+      const issued = await client.api.keys.create(opts.account, body as unknown as CreateKeyInput);
+      printIssued(issued, json, { account: opts.account, askedInactive: Boolean(opts.inactive) });
     });
 
   cmd

@@ -1,6 +1,6 @@
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { accountsCommand } from './accounts.js';
-import { ApiClient, CliError } from './client.js';
+import { ApiClient, CliError, type CliProblem } from './client.js';
 import { keysCommand } from './keys.js';
 import { signingKeysCommand } from './signing-keys.js';
 import { usageCommand } from './usage.js';
@@ -49,17 +49,54 @@ export function buildCli(): Command {
   return program;
 }
 
-/** Runs the CLI; API and usage errors become a message on stderr and a non-zero exit code. */
+/**
+ * Runs the CLI; API and usage errors become a message on stderr and a non-zero exit code. With
+ * --json that message is one JSON object, `{"error": {code, title, detail, status, ...}}`, so a
+ * script can tell failures apart without parsing prose.
+ */
 export async function runCli(argv: string[]): Promise<void> {
+  const json = argv.slice(2).includes('--json');
+  const program = buildCli();
+  for (const command of allCommands(program)) {
+    // Commander exits the process on bad usage; thrown instead, it is reported like any other error.
+    command.exitOverride();
+    if (json) command.configureOutput({ writeErr: () => undefined, outputError: () => undefined });
+  }
   try {
-    await buildCli().parseAsync(argv);
+    await program.parseAsync(argv);
   } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end parsing this way too, with exit code 0.
+      if (err.exitCode !== 0 && json) printError(usageProblem(err));
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
     if (err instanceof CliError) {
-      process.stderr.write(`${err.message}\n`);
+      if (json) printError(err.problem);
+      else process.stderr.write(`${err.message}\n`);
       process.exitCode = err.exitCode;
+      return;
+    }
+    if (json) {
+      printError({ code: 'cli_error', title: 'The command failed', detail: (err as Error).message ?? String(err), status: null });
+      process.exitCode = 1;
       return;
     }
     throw err;
   }
 }
 
+function* allCommands(command: Command): Generator<Command> {
+  yield command;
+  for (const sub of command.commands) yield* allCommands(sub);
+}
+
+function usageProblem(err: CommanderError): CliProblem {
+  // A command group run without a command shows its help, which --json keeps off stderr.
+  const detail = err.code === 'commander.help' ? 'A command is missing: add --help to list the commands.' : err.message.replace(/^error: /, '');
+  return { code: 'invalid_usage', title: 'Invalid usage', detail, status: null };
+}
+
+function printError(problem: CliProblem): void {
+  process.stderr.write(JSON.stringify({ error: problem }) + '\n');
+}

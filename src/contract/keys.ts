@@ -2,6 +2,7 @@ import { RoleAssignmentSchema } from '../domain/catalog.js';
 import { CREDENTIAL_TYPES, ENVIRONMENTS, KINDS } from '../domain/environment.js';
 import { MAX_PREVIOUS_SECRET_VALID_FOR, RateLimitPolicySchema } from '../domain/model.js';
 import { DEFAULT_SORT, SORT_FIELDS } from '../domain/sort-fields.js';
+import { TEXT_LIMITS } from '../domain/text-limits.js';
 import { CreditRefillSchema, CreditsSchema, ExternalIdSchema, IpAllowlistSchema, MetaSchema } from '../domain/usage-controls.js';
 import { idString, nullable, nullableTimestamp, oneOf, pageOf, ref, timestamp, Type, type Static } from './schema.js';
 
@@ -64,8 +65,8 @@ export const KeyRef = ref('Key', Key);
 
 export const KeyParams = Type.Object({ account: idString(), key: idString() });
 
-const name = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' });
-const channel = nullable(Type.String({ minLength: 1, maxLength: 100 }));
+const name = Type.String({ minLength: 1, maxLength: TEXT_LIMITS.keyName, pattern: '\\S' });
+const channel = nullable(Type.String({ minLength: 1, maxLength: TEXT_LIMITS.channel }));
 const scopes = Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 500 });
 const roles = Type.Array(Role, { maxItems: 50 });
 const expiresAt = nullable(Type.String({ format: 'date-time' }));

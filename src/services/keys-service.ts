@@ -227,7 +227,7 @@ export class KeysService {
         else missing.push({ pointer: `/ids/${ids.indexOf(id)}`, detail: `no key '${id}' in this account` });
       }
       if (missing.length)
-        throw new AppError('not_found', `${missing.length} of the keys do not exist in this account; nothing was deleted.`, missing);
+        throw new AppError('not_found', `${missing.length} of the keys ${missing.length === 1 ? 'does' : 'do'} not exist in this account; nothing was deleted.`, missing);
       const grants: GrantRecord[] = [];
       for (const key of found) grants.push(...(await repos.grants.ofKey(key.id)));
       await repos.keys.deleteMany(accountId, unique);

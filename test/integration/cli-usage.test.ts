@@ -78,7 +78,7 @@ describeEachStore('CLI: usage controls and usage', (kp) => {
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /Allowed choices are hour, day/);
     const both = await runCli(['--json', 'usage', '-a', mine, '--csv'], env);
-    assert.deepEqual([both.code, both.stderr.trim()], [2, '--json and --csv exclude each other.']);
+    assert.deepEqual([both.code, JSON.parse(both.stderr).error.detail], [2, '--json and --csv exclude each other.'], 'with --json, the error is JSON too');
     const range = await runCli(['usage', '-a', mine, '--from', '2026-01-01', '--to', '2026-03-01'], env);
     assert.match(range.stderr, /Error 400 \(validation_failed\): A range of hourly buckets spans at most 31 days/);
   });

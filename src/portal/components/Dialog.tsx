@@ -19,6 +19,12 @@ export interface DialogProps {
   /** CSS selector of the element to focus first; default: the first field, else the first button of the footer. */
   initialFocus?: string;
   className?: string;
+  /**
+   * Called instead of onClose when the person leaves without using a button of the dialog:
+   * Escape, the close button or a click outside. The secret dialog asks first there, since what it
+   * shows cannot be shown again. Without it, those close the dialog (a click outside does nothing).
+   */
+  onDismiss?: () => void;
 }
 
 /**
@@ -26,7 +32,7 @@ export interface DialogProps {
  * Escape closes it, and focus returns where it was. A click outside does not close it, so nothing
  * typed is lost by a stray click.
  */
-export function Dialog({ title, description, onClose, children, footer, onSubmit, busy = false, size = 'md', tone = 'default', initialFocus, className }: DialogProps) {
+export function Dialog({ title, description, onClose, children, footer, onSubmit, busy = false, size = 'md', tone = 'default', initialFocus, className, onDismiss }: DialogProps) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   const descriptionId = useId();
@@ -35,6 +41,8 @@ export function Dialog({ title, description, onClose, children, footer, onSubmit
   busyRef.current = busy;
   const onCloseRef = useRef(onClose);
   onCloseRef.current = onClose;
+  const onDismissRef = useRef(onDismiss);
+  onDismissRef.current = onDismiss;
 
   useEffect(() => {
     const dialog = ref.current!;
@@ -57,7 +65,9 @@ export function Dialog({ title, description, onClose, children, footer, onSubmit
   }, []);
 
   const requestClose = () => {
-    if (!busyRef.current) onCloseRef.current();
+    if (busyRef.current) return;
+    if (onDismissRef.current) onDismissRef.current();
+    else onCloseRef.current();
   };
 
   const content = (
@@ -79,8 +89,20 @@ export function Dialog({ title, description, onClose, children, footer, onSubmit
         requestClose();
       }}
       onClose={() => {
-        // Closed by the browser itself (not by unmounting): keep React in step.
-        if (!closing.current) onCloseRef.current();
+        if (closing.current) return;
+        // Closed by the browser itself (Chromium ends a modal on a repeated Escape even when its
+        // cancel event is refused). A dialog that asks before closing opens again and asks.
+        if (onDismissRef.current) {
+          ref.current?.showModal();
+          onDismissRef.current();
+        } else onCloseRef.current();
+      }}
+      onClick={(event) => {
+        // A click on the backdrop lands on the <dialog> itself, outside its box.
+        if (!onDismissRef.current || event.target !== event.currentTarget) return;
+        const box = event.currentTarget.getBoundingClientRect();
+        const inside = event.clientX >= box.left && event.clientX <= box.right && event.clientY >= box.top && event.clientY <= box.bottom;
+        if (!inside) requestClose();
       }}
     >
       <div className="dialog-header">

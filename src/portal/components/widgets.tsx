@@ -1,4 +1,4 @@
-import { createContext, useCallback, useContext, useEffect, useId, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, useId, useLayoutEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { Dialog } from './Dialog';
 import { Icon, type IconName } from './Icons';
 import { ErrorBanner } from './ui';
@@ -226,6 +226,27 @@ export function ConfirmDialog({
 
 // --- Toasts -------------------------------------------------------------------------------------
 
+/** The gap between the toasts and the window's bottom edge, or a pager they move above. */
+const TOAST_GAP = 16;
+
+/**
+ * Toasts sit at the bottom right, where the pagers of the lists are too: when a pager is in view
+ * there, the stack rises above it so its buttons stay visible and clickable.
+ */
+function avoidPagers(stack: HTMLElement): void {
+  const height = stack.getBoundingClientRect().height;
+  const viewport = window.innerHeight;
+  let bottom = TOAST_GAP;
+  for (const pager of document.querySelectorAll<HTMLElement>('.pagination')) {
+    const r = pager.getBoundingClientRect();
+    if (r.height === 0) continue;
+    const top = viewport - bottom - height;
+    if (r.bottom > top && r.top < viewport - bottom) bottom = Math.max(bottom, viewport - r.top + 8);
+  }
+  // Set through the CSSOM, which the portal's CSP allows (unlike style attributes in markup).
+  stack.style.bottom = `${bottom}px`;
+}
+
 interface Toast {
   id: number;
   message: string;
@@ -245,10 +266,23 @@ export function ToastProvider({ children }: { children: ReactNode }) {
     setToasts((list) => [...list.slice(-2), { id, message, tone }]);
     window.setTimeout(() => setToasts((list) => list.filter((t) => t.id !== id)), tone === 'error' ? 8000 : 4000);
   }, []);
+  const stack = useRef<HTMLDivElement>(null);
+  useLayoutEffect(() => {
+    const el = stack.current;
+    if (!el || toasts.length === 0) return;
+    const place = () => avoidPagers(el);
+    place();
+    window.addEventListener('scroll', place, { passive: true });
+    window.addEventListener('resize', place);
+    return () => {
+      window.removeEventListener('scroll', place);
+      window.removeEventListener('resize', place);
+    };
+  }, [toasts]);
   return (
     <ToastContext.Provider value={push}>
       {children}
-      <div className="toasts" role="status" aria-live="polite">
+      <div ref={stack} className="toasts" role="status" aria-live="polite">
         {toasts.map((t) => (
           <div key={t.id} className={`toast toast-${t.tone}`}>
             <Icon name={t.tone === 'error' ? 'alert' : t.tone === 'info' ? 'info' : 'check'} size={16} />

@@ -1,13 +1,15 @@
 import { useRef, useState } from 'react';
 import { ApiError, accountPath, describeError, keyPath } from '../lib/api';
 import { useApp } from '../lib/app-context';
-import { ENVIRONMENT_LABEL, KIND_DESCRIPTION, KIND_LABEL, endOfLocalDay, formatDateTime, formatDuration, formatRelative, toDateInput } from '../lib/format';
+import { ENVIRONMENT_LABEL, KIND_DESCRIPTION, KIND_LABEL, endOfLocalDay, formatDateTime, formatDuration, formatRelative, plural, toDateInput } from '../lib/format';
 import { ENVIRONMENTS, KINDS, type Account, type CredentialType, type Environment, type IssuedKey, type Key, type KeyCounts, type Kind, type Role } from '../lib/types';
 import { Dialog } from '../components/Dialog';
 import { Icon } from '../components/Icons';
 import { Badge, Banner, CopyButton, ErrorBanner, Field, SecretValue, Switch } from '../components/ui';
 import { RolesBuilder, ScopePicker, grantedBy } from './access';
 import { KeyUsage } from '../usage/KeyUsage';
+import { TEXT_LIMITS } from '../../domain/text-limits';
+import { focusFirstInvalidSoon } from '../lib/focus';
 import { USAGE_CONTROL_FIELDS, UsageControlsFields, useUsageControls } from './UsageControls';
 
 export const TYPE_LABEL: Record<CredentialType, string> = { client_secret: 'REST key', token: 'Token key' };
@@ -66,8 +68,8 @@ export function KeyFormDialog({ mode, credentialType, keyItem, account, counts, 
   const validate = (): Record<string, string> => {
     const errors: Record<string, string> = { ...controls.read().errors };
     if (!name.trim()) errors['/name'] = 'Give the key a name, for example the system that will use it.';
-    else if (name.trim().length > 100) errors['/name'] = 'Use at most 100 characters.';
-    if (channel.trim().length > 100) errors['/channel'] = 'Use at most 100 characters.';
+    else if (name.trim().length > TEXT_LIMITS.keyName) errors['/name'] = `Use at most ${TEXT_LIMITS.keyName} characters.`;
+    if (channel.trim().length > TEXT_LIMITS.channel) errors['/channel'] = `Use at most ${TEXT_LIMITS.channel} characters.`;
     if (kind === 'custom' && scopes.length === 0 && roles.length === 0)
       errors['/scopes'] = 'Pick at least one scope or add a role: a custom key without either could do nothing.';
     return errors;
@@ -85,13 +87,10 @@ export function KeyFormDialog({ mode, credentialType, keyItem, account, counts, 
   const notEligible = mode === 'create' && member?.eligible === false;
 
   const focusFirstInvalid = () =>
-    window.setTimeout(() => {
-      const el = body.current?.closest('dialog')?.querySelector<HTMLElement>('[aria-invalid="true"], .field-invalid input, .field-invalid select');
-      if (el) {
-        el.focus();
-        el.closest('.field, fieldset')?.scrollIntoView({ block: 'nearest' });
-      } else body.current?.closest('.dialog-body')?.scrollTo({ top: 0 }); // the message is in the banner at the top
-    }, 0);
+    focusFirstInvalidSoon(
+      () => body.current?.closest('dialog'),
+      () => body.current?.closest('.dialog-body')?.scrollTo({ top: 0 }), // the message is in the banner at the top
+    );
 
   const submit = async () => {
     const errors = validate();
@@ -207,7 +206,7 @@ export function KeyFormDialog({ mode, credentialType, keyItem, account, counts, 
         )}
 
         <Field label="Name" required error={errorAt('/name')} hint={!editing ? 'Only for you: name it after the system or person that will use it.' : undefined}>
-          {(props) => <input {...props} name="name" value={name} onChange={(e) => (setName(e.target.value), changed('/name'))} maxLength={120} autoComplete="off" disabled={readOnly} />}
+          {(props) => <input {...props} name="name" value={name} onChange={(e) => (setName(e.target.value), changed('/name'))} maxLength={TEXT_LIMITS.keyName} autoComplete="off" disabled={readOnly} />}
         </Field>
 
         {!editing && (
@@ -225,7 +224,13 @@ export function KeyFormDialog({ mode, credentialType, keyItem, account, counts, 
           </fieldset>
         )}
 
-        {atLimit && (
+        {atLimit && used! > limit! && (
+          <Banner tone="warning" title={`${ENVIRONMENT_LABEL[environment]} has ${plural(used!, 'key')}, more than its limit of ${limit}`}>
+            The limit was lowered after they were made: they keep working, but a new key can be created only once {plural(used! - limit! + 1, 'key')}{' '}
+            {used! - limit! + 1 === 1 ? 'is' : 'are'} deleted{can('settings.edit') ? ', or after raising the limit in Settings' : ', or after an account owner raises the limit'}.
+          </Banner>
+        )}
+        {atLimit && used === limit && (
           <Banner tone="warning" title={`The limit of ${limit} keys in ${ENVIRONMENT_LABEL[environment].toLowerCase()} is reached`}>
             Delete a key you no longer need{can('settings.edit') ? ', or raise the limit in Settings' : ', or ask an account owner to raise the limit'}.
           </Banner>
@@ -251,7 +256,7 @@ export function KeyFormDialog({ mode, credentialType, keyItem, account, counts, 
 
         <div className="form-grid">
           <Field label="Channel" optional error={errorAt('/channel')} hint="The sales channel the key is bound to; verification reports it to your APIs.">
-            {(props) => <input {...props} name="channel" value={channel} onChange={(e) => (setChannel(e.target.value), changed('/channel'))} maxLength={120} placeholder="e.g. b2b" disabled={readOnly} />}
+            {(props) => <input {...props} name="channel" value={channel} onChange={(e) => (setChannel(e.target.value), changed('/channel'))} maxLength={TEXT_LIMITS.channel} placeholder="e.g. b2b" disabled={readOnly} />}
           </Field>
           <Field
             label="Secret expires"
@@ -325,22 +330,46 @@ export function KeyFormDialog({ mode, credentialType, keyItem, account, counts, 
   );
 }
 
-/** "3 of 25 keys used in sandbox", said before the limit is hit. */
+/**
+ * "3 of 25 keys used in sandbox", said before the limit is hit. A limit lowered below the keys an
+ * environment already holds is said as such ("10 keys, 7 over the limit of 3"), never "10 of 3".
+ */
 export function LimitNote({ used, limit, environment }: { used: number | null; limit: number | null; environment: Environment }) {
   if (used === null || limit === null) return null;
   const left = limit - used;
-  const tone = left <= 0 ? 'limit-full' : left <= Math.max(1, Math.ceil(limit * 0.2)) ? 'limit-near' : '';
+  const where = ENVIRONMENT_LABEL[environment].toLowerCase();
+  const tone = left < 0 ? 'limit-full limit-over' : left === 0 ? 'limit-full' : left <= Math.max(1, Math.ceil(limit * 0.2)) ? 'limit-near' : '';
   return (
-    <p className={`limit-note ${tone}`}>
+    <p className={`limit-note ${tone}`} data-testid="limit-note">
       <span className="meter" aria-hidden="true">
         {/* Set through the CSSOM (allowed by the CSP, unlike a style attribute in markup). */}
         <span className="meter-fill" style={{ width: `${Math.min(100, Math.round((used / limit) * 100))}%` }} />
       </span>
-      <span>
-        {used} of {limit} keys used in {ENVIRONMENT_LABEL[environment].toLowerCase()}
-        {left > 0 ? ` · ${left} left` : ' · limit reached'}
-      </span>
+      {left < 0 ? (
+        <span>
+          {plural(used, 'key')} in {where}, {-left} over the limit of {limit} · they keep working; a new one can be created once {plural(1 - left, 'key')}{' '}
+          {1 - left === 1 ? 'is' : 'are'} deleted
+        </span>
+      ) : (
+        <span>
+          {used} of {limit} keys used in {where}
+          {left > 0 ? ` · ${left} left` : ' · limit reached'}
+        </span>
+      )}
     </p>
+  );
+}
+
+/** What a key limit would mean for the keys already there, said before it is saved. */
+export function OverLimitNote({ counts, limit }: { counts: KeyCounts | null; limit: number }) {
+  if (!counts || !Number.isInteger(limit) || limit < 1) return null;
+  const over = ENVIRONMENTS.filter((env) => counts.counts[env] > limit);
+  if (over.length === 0) return null;
+  return (
+    <Banner tone="warning" title={`${over.map((env) => `${ENVIRONMENT_LABEL[env]} has ${plural(counts.counts[env], 'key')}`).join(', ')}: more than ${limit}`}>
+      Lowering the limit deletes and stops no key: the keys there keep working. No new key can be created in {over.map((env) => ENVIRONMENT_LABEL[env].toLowerCase()).join(' or ')}{' '}
+      until fewer than {limit} remain.
+    </Banner>
   );
 }
 

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { ApiError, keyPath } from '../lib/api';
 import { useApp } from '../lib/app-context';
 import { ENVIRONMENT_LABEL, formatDateTime, plural } from '../lib/format';
@@ -18,31 +18,55 @@ export type SecretReason = 'created' | 'reset' | 'regenerated';
 export function SecretDialog({ issued, reason, onClose, onQuickstart }: { issued: IssuedKey; reason: SecretReason; onClose: () => void; onQuickstart: (key: Key, secret: string) => void }) {
   const { key, secret } = issued;
   const isToken = key.credentialType === 'token';
+  const what = isToken ? 'API key' : 'secret';
   const title = reason === 'created' ? `${TYPE_LABEL[key.credentialType]} “${key.name}” created` : reason === 'reset' ? 'New secret created' : 'New client ID and secret created';
+  // Escape, the close button or a click outside ask first: closing loses the secret for good.
+  const [asking, setAsking] = useState(false);
+  const keepOpen = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (asking) keepOpen.current?.focus();
+  }, [asking]);
   return (
     <Dialog
       title={title}
       description={
         <>
-          <Badge tone={key.environment === 'production' ? 'red' : 'blue'}>{ENVIRONMENT_LABEL[key.environment]}</Badge> Copy the {isToken ? 'API key' : 'secret'} now.
+          <Badge tone={key.environment === 'production' ? 'red' : 'blue'}>{ENVIRONMENT_LABEL[key.environment]}</Badge> Copy the {what} now.
         </>
       }
       onClose={onClose}
+      onDismiss={secret ? () => setAsking(true) : undefined}
       size="md"
       className="secret-dialog"
       initialFocus="[data-copy]"
       footer={
-        <>
-          {secret && (
-            <button type="button" className="button button-secondary" onClick={() => onQuickstart(key, secret)}>
-              <Icon name="code" size={16} />
-              <span>Try it: quick start</span>
+        asking ? (
+          <div className="close-question" role="alertdialog" aria-labelledby="close-question-text" data-testid="close-question">
+            <p id="close-question-text">
+              <strong>Close without the {what}?</strong> It cannot be shown again; if you have not stored it, the key needs a reset to get a new one.
+            </p>
+            <div className="close-question-buttons">
+              <button type="button" className="button button-secondary" onClick={onClose}>
+                Close anyway
+              </button>
+              <button ref={keepOpen} type="button" className="button button-primary" onClick={() => setAsking(false)}>
+                Keep it open
+              </button>
+            </div>
+          </div>
+        ) : (
+          <>
+            {secret && (
+              <button type="button" className="button button-secondary" onClick={() => onQuickstart(key, secret)}>
+                <Icon name="code" size={16} />
+                <span>Try it: quick start</span>
+              </button>
+            )}
+            <button type="button" className="button button-primary" onClick={onClose}>
+              I have stored it
             </button>
-          )}
-          <button type="button" className="button button-primary" onClick={onClose}>
-            I have stored it
-          </button>
-        </>
+          </>
+        )
       }
     >
       <Banner tone="warning" title="This is the only time you will see it">

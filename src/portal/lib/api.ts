@@ -6,6 +6,7 @@
  */
 
 import { accountPath, keyPath, keyportClient, queryString, type KeyportClient, type Query } from '../../contract/client';
+import { humanizeDetail, problemSentences } from './problem-text';
 
 export type Session = { mode: 'token'; token: string } | { mode: 'cookie'; csrfToken: string };
 
@@ -50,7 +51,7 @@ export class ApiError extends Error {
   /** The detail for one field: a pointer such as `/name`, or everything under `/roles/1`. */
   forField(pointer: string): string | undefined {
     const hits = this.fieldProblems.filter((p) => p.pointer === pointer || p.pointer.startsWith(`${pointer}/`));
-    return hits.length ? hits.map((p) => p.detail).join('; ') : undefined;
+    return hits.length ? hits.map((p) => p.detail).join(' ') : undefined;
   }
 
   /** Field problems none of the given pointers covers: shown in the banner instead. */
@@ -124,12 +125,17 @@ export function createClient(session: Session | null, onUnauthorized?: Unauthori
     }
     if (res.ok) return parsed as T;
     const problem = (parsed ?? {}) as { code?: string; title?: string; detail?: string; errors?: FieldProblem[]; error?: string; error_description?: string };
+    const raw = Array.isArray(problem.errors) ? problem.errors.filter((e) => e && typeof e.detail === 'string') : [];
+    let detail = problem.detail ?? problem.error_description ?? `The server answered ${res.status} ${res.statusText}.`;
+    // "The body is invalid: /name must NOT have more than 100 characters." is the validator's
+    // wording; say it as sentences instead.
+    if (raw.length && / is invalid: /.test(detail)) detail = problemSentences(raw).join(' ');
     const error = new ApiError(
       res.status,
       problem.code ?? problem.error ?? `http_${res.status}`,
       problem.title ?? res.statusText,
-      problem.detail ?? problem.error_description ?? `The server answered ${res.status} ${res.statusText}.`,
-      Array.isArray(problem.errors) ? problem.errors : [],
+      detail,
+      raw.map((e) => ({ pointer: String(e.pointer ?? ''), detail: humanizeDetail(e.detail) })),
     );
     if (res.status === 401 && session) onUnauthorized?.();
     throw error;

@@ -7,6 +7,7 @@ import { Dialog } from '../components/Dialog';
 import { Icon } from '../components/Icons';
 import { Badge, ErrorBanner, Field, Switch } from '../components/ui';
 import { useToast } from '../components/widgets';
+import { TEXT_LIMITS } from '../../domain/text-limits';
 
 /** The accounts the operator works on; the start of a fresh installation, where there is none yet. */
 export function AccountsHome() {
@@ -57,7 +58,7 @@ export function AccountsHome() {
             return (
               <li key={a.id} className="card account-card">
                 <a href={to} onClick={linkHandler(to)} className="account-link">
-                  <strong>{a.name}</strong>
+                  <strong title={a.name}>{a.name}</strong>
                   <code className="muted">{a.id}</code>
                 </a>
                 {!a.eligible && <Badge tone="amber">Cannot create keys</Badge>}
@@ -125,7 +126,7 @@ export function CreateAccountDialog({ onClose }: { onClose: () => void }) {
     >
       <ErrorBanner error={error instanceof ApiError && error.forField('/name') ? null : error} />
       <Field label="Name" required error={nameError}>
-        {(props) => <input {...props} ref={nameInput} value={name} maxLength={200} onChange={(e) => setName(e.target.value)} autoComplete="organization" />}
+        {(props) => <input {...props} ref={nameInput} value={name} maxLength={TEXT_LIMITS.accountName} onChange={(e) => setName(e.target.value)} autoComplete="organization" />}
       </Field>
       <Switch checked={eligible} onChange={setEligible} label="May create API keys" description="Turn off for an account that must not use the API yet; creating keys is then refused." />
       <Switch

@@ -6,6 +6,8 @@ import { formatDuration } from '../lib/format';
 import type { Account, Settings } from '../lib/types';
 import { Banner, ErrorBanner, Field, Spinner, Switch } from '../components/ui';
 import { useToast } from '../components/widgets';
+import { focusFirstInvalidSoon } from '../lib/focus';
+import { OverLimitNote } from '../keys/KeyFormDialog';
 
 type Unit = 'minutes' | 'hours' | 'days';
 const UNIT_SECONDS: Record<Unit, number> = { minutes: 60, hours: 3600, days: 86400 };
@@ -47,6 +49,8 @@ export function SettingsPage() {
   };
 
   const { error: loadError } = useResource(() => api.accounts.get(member!.id), [api, member], { onLoaded: fill });
+  // The keys there now, to say what a lowered limit means for them before it is saved.
+  const counts = useResource(() => api.keys.counts(member!.id).catch(() => null), [api, member, account]).data ?? null;
 
   if (loadError) return <ErrorBanner error={loadError} />;
   if (!account) return <Spinner label="Loading settings" />;
@@ -63,10 +67,7 @@ export function SettingsPage() {
     if (!Number.isInteger(limitNumber) || limitNumber < 1) problems['/keyLimitPerEnvironment'] = 'A whole number, 1 or more.';
     setErrors(problems);
     setError(null);
-    if (Object.keys(problems).length) {
-      window.setTimeout(() => form.current?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus(), 0);
-      return;
-    }
+    if (Object.keys(problems).length) return focusFirstInvalidSoon(() => form.current);
     const s = account.settings;
     const patch: Partial<Settings> = {};
     if (ttlSeconds !== s.accessTokenTtl) patch.accessTokenTtl = ttlSeconds;
@@ -83,6 +84,7 @@ export function SettingsPage() {
     } catch (err) {
       setError(err);
       if (err instanceof ApiError) setErrors(Object.fromEntries(FIELDS.map((f) => [f, err.forField(f) ?? ''] as const).filter(([, v]) => v)));
+      focusFirstInvalidSoon(() => form.current);
     } finally {
       setBusy(false);
     }
@@ -141,6 +143,7 @@ export function SettingsPage() {
           <Field label="Keys per environment" error={errors['/keyLimitPerEnvironment']} hint="Creating a key beyond this many in sandbox or in production is refused.">
             {(props) => <input {...props} type="number" inputMode="numeric" min={1} value={limit} onChange={(e) => setLimit(e.target.value)} className="input-short" />}
           </Field>
+          <OverLimitNote counts={counts} limit={Number(limit)} />
         </section>
         <section className="card">
           <h2>Secrets</h2>
