@@ -2,7 +2,7 @@ import { PERMISSIONS } from '../domain/principal.js';
 import { AccountSettingsSchema, SECRET_REVEAL_POLICIES, SETTING_BOUNDS } from '../domain/settings.js';
 import { CREDENTIAL_TYPES } from '../domain/environment.js';
 import { KeyRef } from './keys.js';
-import { idString, oneOf, ref, timestamp, Type, type Static } from './schema.js';
+import { idString, nameString, oneOf, ref, timestamp, Type, type Static } from './schema.js';
 
 export const Settings = AccountSettingsSchema;
 export type Settings = Static<typeof Settings>;
@@ -26,7 +26,7 @@ export const AccountParams = Type.Object({ account: idString() });
 
 export const CreateAccountBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }),
+    name: nameString(200),
     eligible: Type.Optional(Type.Boolean({ default: true, description: 'Non-eligible accounts cannot create keys.' })),
     provisionDefaultKeys: Type.Optional(Type.Boolean({ default: true, description: 'Provision an admin and a storefront key in each environment.' })),
   },

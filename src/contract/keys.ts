@@ -3,7 +3,7 @@ import { CREDENTIAL_TYPES, ENVIRONMENTS, KINDS } from '../domain/environment.js'
 import { MAX_PREVIOUS_SECRET_VALID_FOR, RateLimitPolicySchema } from '../domain/model.js';
 import { DEFAULT_SORT, SORT_FIELDS } from '../domain/sort-fields.js';
 import { CreditRefillSchema, CreditsSchema, ExternalIdSchema, IpAllowlistSchema, MetaSchema } from '../domain/usage-controls.js';
-import { idString, nullable, nullableTimestamp, oneOf, pageOf, ref, timestamp, Type, type Static } from './schema.js';
+import { idString, nameString, nullable, nullableTimestamp, oneOf, pageOf, ref, timestamp, Type, type Static } from './schema.js';
 
 /** Page sizes of key listings. */
 export const MAX_PAGE_SIZE = 200;
@@ -64,7 +64,7 @@ export const KeyRef = ref('Key', Key);
 
 export const KeyParams = Type.Object({ account: idString(), key: idString() });
 
-const name = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' });
+const name = nameString(100);
 const channel = nullable(Type.String({ minLength: 1, maxLength: 100 }));
 const scopes = Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 500 });
 const roles = Type.Array(Role, { maxItems: 50 });

@@ -33,6 +33,7 @@ export const ERRORS = {
   secret_not_revealable: { status: 409, title: 'No revealable secret', description: 'The secret was made before revealing was permitted, or the key has none yet: reset it.' },
   request_timeout: { status: 408, title: 'Request timeout', description: 'The request did not arrive in time.' },
   payload_too_large: { status: 413, title: 'Payload too large', description: 'The request body is larger than the endpoint accepts.' },
+  uri_too_long: { status: 414, title: 'URI too long', description: 'A segment of the URL path is longer than Keyport accepts.' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type', description: 'The request body is not application/json.' },
   rate_limited: { status: 429, title: 'Too many requests', description: 'Too many requests or failed attempts; try again after the time the detail names.' },
   usage_exceeded: { status: 429, title: 'Credits used up', description: "The key's credits are used up; they come back at its next refill, or when an operator tops them up." },
