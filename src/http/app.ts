@@ -61,7 +61,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT,
     trustProxy: false,
     // Ids longer than the schemas allow still reach their route, which names the bad field (400).
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Requests Node or the router cannot take (oversized headers, broken framing, a broken URL)
     // get a problem document too.
     clientErrorHandler: answerClientError,
