@@ -182,8 +182,15 @@ export type QuickstartSample = Static<typeof QuickstartSample>;
 export const Quickstart = Type.Object({ key: KeyRef, samples: Type.Array(QuickstartSample) });
 export type Quickstart = Static<typeof Quickstart>;
 
+const perEnvironment = (description: string) =>
+  Type.Object(Object.fromEntries(ENVIRONMENTS.map((e) => [e, Type.Integer()])) as Record<(typeof ENVIRONMENTS)[number], ReturnType<typeof Type.Integer>>, { description });
+
 export const KeyCounts = Type.Object({
   limit: Type.Integer({ description: 'The account setting keyLimitPerEnvironment.' }),
-  counts: Type.Object(Object.fromEntries(ENVIRONMENTS.map((e) => [e, Type.Integer()])) as Record<(typeof ENVIRONMENTS)[number], ReturnType<typeof Type.Integer>>),
+  counts: perEnvironment('Keys held in each environment.'),
+  available: perEnvironment('How many more keys may be created in each environment: limit minus count, never below 0.'),
+  overLimit: perEnvironment(
+    'By how many keys each environment is over the limit (count minus limit, never below 0): the limit was lowered below the keys already held. Those keys are kept and keep working; none can be created there until fewer than the limit remain.',
+  ),
 });
 export type KeyCounts = Static<typeof KeyCounts>;

@@ -29,7 +29,7 @@ export const ERRORS = {
   secret_reveal_not_permitted: { status: 403, title: 'Secret reveal not permitted', description: 'The account never reveals secrets (its secretReveal setting is "never").' },
   not_found: { status: 404, title: 'Not found', description: 'No such endpoint, or no such object in an account the caller may see.' },
   conflict: { status: 409, title: 'Conflict', description: 'The change conflicts with what exists (a name or e-mail taken, an existing grant, the last owner).' },
-  key_limit_reached: { status: 409, title: 'Key limit reached', description: 'The account holds as many keys in the environment as its keyLimitPerEnvironment allows.' },
+  key_limit_reached: { status: 409, title: 'Key limit reached', description: 'The account holds as many keys in the environment as its keyLimitPerEnvironment allows, or more (a lowered limit keeps the keys already made; GET /keys/counts says how many are over it).' },
   secret_not_revealable: { status: 409, title: 'No revealable secret', description: 'The secret was made before revealing was permitted, or the key has none yet: reset it.' },
   request_timeout: { status: 408, title: 'Request timeout', description: 'The request did not arrive in time.' },
   payload_too_large: { status: 413, title: 'Payload too large', description: 'The request body is larger than the endpoint accepts.' },
