@@ -9,11 +9,11 @@ import { createAccount, createKey, startTestKeyport, type TestKeyport } from '..
 /** Debian's Python 3, with Debian's python3-requests (not whichever python3 is first on PATH). */
 const PYTHON = '/usr/bin/python3';
 
-const RUNNERS = {
-  curl: { file: 'sample.sh', command: (f: string) => ['bash', [f]] },
-  javascript: { file: 'sample.mjs', command: (f: string) => [process.execPath, [f]] },
-  python: { file: 'sample.py', command: (f: string) => [PYTHON, [f]] },
-} as const;
+const RUNNERS: Record<'curl' | 'javascript' | 'python', { file: string; command: string }> = {
+  curl: { file: 'sample.sh', command: 'bash' },
+  javascript: { file: 'sample.mjs', command: process.execPath },
+  python: { file: 'sample.py', command: PYTHON },
+};
 
 type Language = keyof typeof RUNNERS;
 
@@ -33,14 +33,13 @@ function run(language: Language, code: string, env: Record<string, string>): Pro
   const runner = RUNNERS[language];
   const file = join(dir, runner.file);
   writeFileSync(file, code);
-  const [command, args] = runner.command(file);
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(runner.command, [file], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
     child.on('error', reject);
     child.on('exit', (exitCode) => {
       clearTimeout(timer);
@@ -76,7 +75,7 @@ test('with a wrong secret, or the placeholder left in, each sample stops with th
   });
   assert.equal(direct.body.error, 'invalid_client');
   for (const [language, code] of Object.entries(await samples(account, key.id)) as [Language, string][]) {
-    for (const env of [{ CLIENT_SECRET: 'wrong-secret' }, {}]) {
+    for (const env of [{ CLIENT_SECRET: 'wrong-secret' }, {}] as Record<string, string>[]) {
       const label = `${language} ${env.CLIENT_SECRET ? 'with a wrong secret' : 'with the placeholder'}`;
       const failed = await run(language, code, env);
       assert.notEqual(failed.code, 0, `${label}: ${JSON.stringify(failed)}`);
