@@ -123,8 +123,14 @@ describeEachStore('answers to malformed requests', (kp) => {
     }
     const inverted = await kp.api('GET', `${keys}?createdFrom=2030-12-31T23:59:59Z&createdTo=2001-01-01T00:00:00Z`);
     assert.equal(inverted.status, 400);
-    const usage = await kp.api('GET', `/v1/accounts/${account}/usage?from=2030-12-31T23:59:60Z&to=2001-01-01T00:00:00Z`);
-    assertProblem('usage leap second', usage.status, usage.headers.get('content-type'), usage.body, 'validation_failed');
+    for (const path of [
+      `/v1/accounts/${account}/usage?from=2030-12-31T23:59:60Z&to=2001-01-01T00:00:00Z`,
+      `/v1/accounts/${account}/usage?to=2030-12-31T23:59:60Z`,
+      `/v1/accounts/${account}/audit?from=2016-12-31T23:59:60Z&to=2001-01-01T00:00:00Z`,
+    ]) {
+      const res = await kp.api('GET', path);
+      assertProblem(path, res.status, res.headers.get('content-type'), res.body, 'validation_failed');
+    }
     const expires = await kp.api('POST', keys, { name: 'leap', environment: 'sandbox', kind: 'custom', credentialType: 'token', scopes: ['cart.read'], expiresAt: '2030-12-31T23:59:60Z' });
     assertProblem('expiresAt leap second', expires.status, expires.headers.get('content-type'), expires.body, 'validation_failed');
     // A valid date-time still filters as before.
