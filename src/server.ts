@@ -61,18 +61,12 @@ export async function startKeyport(
       available
         ? log.warn(`${services.tokens.rateLimiter.describe} answers again: rate limits are counted there again`)
         : log.warn({ err: error }, `${services.tokens.rateLimiter.describe} is unavailable: rate limits are counted on this node until it answers`);
-    const generatedToken = await whileUnreachable(
-      async () => {
-        const token = await services.auth.ensurePlatformToken(config.bootstrapToken);
-        await services.tokens.start();
-        return token;
-      },
-      deadline,
-      log,
-      storage.describe,
-    );
+    await whileUnreachable(() => services.tokens.start(), deadline, log, storage.describe);
     app = await buildApp({ config, services, logging });
     await app.listen({ port: config.port, host: config.host });
+    // Only once the node listens: a start that fails (the port taken) must not make a token that
+    // is never shown; the next start makes it and prints it then.
+    const generatedToken = await whileUnreachable(() => services.auth.ensurePlatformToken(config.bootstrapToken), deadline, log, storage.describe);
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;

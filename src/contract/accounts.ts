@@ -3,7 +3,7 @@ import { AccountSettingsSchema, SECRET_REVEAL_POLICIES, SETTING_BOUNDS } from '.
 import { CREDENTIAL_TYPES } from '../domain/environment.js';
 import { KeyRef } from './keys.js';
 import { TEXT_LIMITS } from '../domain/text-limits.js';
-import { idString, oneOf, ref, timestamp, Type, type Static } from './schema.js';
+import { idString, nameString, oneOf, ref, timestamp, Type, type Static } from './schema.js';
 
 export const Settings = AccountSettingsSchema;
 export type Settings = Static<typeof Settings>;
@@ -27,7 +27,7 @@ export const AccountParams = Type.Object({ account: idString() });
 
 export const CreateAccountBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: TEXT_LIMITS.accountName, pattern: '\\S' }),
+    name: nameString(TEXT_LIMITS.accountName),
     eligible: Type.Optional(Type.Boolean({ default: true, description: 'Non-eligible accounts cannot create keys.' })),
     provisionDefaultKeys: Type.Optional(Type.Boolean({ default: true, description: 'Provision an admin and a storefront key in each environment.' })),
   },

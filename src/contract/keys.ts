@@ -4,7 +4,7 @@ import { MAX_PREVIOUS_SECRET_VALID_FOR, RateLimitPolicySchema } from '../domain/
 import { DEFAULT_SORT, SORT_FIELDS } from '../domain/sort-fields.js';
 import { TEXT_LIMITS } from '../domain/text-limits.js';
 import { CreditRefillSchema, CreditsSchema, ExternalIdSchema, IpAllowlistSchema, MetaSchema } from '../domain/usage-controls.js';
-import { idString, nullable, nullableTimestamp, oneOf, pageOf, ref, timestamp, Type, type Static } from './schema.js';
+import { idString, nameString, nullable, nullableTimestamp, oneOf, pageOf, ref, timestamp, Type, type Static } from './schema.js';
 
 /** Page sizes of key listings. */
 export const MAX_PAGE_SIZE = 200;
@@ -65,7 +65,7 @@ export const KeyRef = ref('Key', Key);
 
 export const KeyParams = Type.Object({ account: idString(), key: idString() });
 
-const name = Type.String({ minLength: 1, maxLength: TEXT_LIMITS.keyName, pattern: '\\S' });
+const name = nameString(TEXT_LIMITS.keyName);
 const channel = nullable(Type.String({ minLength: 1, maxLength: TEXT_LIMITS.channel }));
 const scopes = Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 500 });
 const roles = Type.Array(Role, { maxItems: 50 });
@@ -183,8 +183,15 @@ export type QuickstartSample = Static<typeof QuickstartSample>;
 export const Quickstart = Type.Object({ key: KeyRef, samples: Type.Array(QuickstartSample) });
 export type Quickstart = Static<typeof Quickstart>;
 
+const perEnvironment = (description: string) =>
+  Type.Object(Object.fromEntries(ENVIRONMENTS.map((e) => [e, Type.Integer()])) as Record<(typeof ENVIRONMENTS)[number], ReturnType<typeof Type.Integer>>, { description });
+
 export const KeyCounts = Type.Object({
   limit: Type.Integer({ description: 'The account setting keyLimitPerEnvironment.' }),
-  counts: Type.Object(Object.fromEntries(ENVIRONMENTS.map((e) => [e, Type.Integer()])) as Record<(typeof ENVIRONMENTS)[number], ReturnType<typeof Type.Integer>>),
+  counts: perEnvironment('Keys held in each environment.'),
+  available: perEnvironment('How many more keys may be created in each environment: limit minus count, never below 0.'),
+  overLimit: perEnvironment(
+    'By how many keys each environment is over the limit (count minus limit, never below 0): the limit was lowered below the keys already held. Those keys are kept and keep working; none can be created there until fewer than the limit remain.',
+  ),
 });
 export type KeyCounts = Static<typeof KeyCounts>;

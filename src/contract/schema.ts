@@ -37,6 +37,21 @@ export const withId = <T extends TSchema>(id: string, schema: T) => ({ $id: id, 
 /** An id or other short identifier in a path or a body. */
 export const idString = (options: Record<string, unknown> = {}) => Type.String({ minLength: 1, maxLength: 100, ...options });
 
+/**
+ * What a name (of an account, key, token, role, operator) may hold: at least one visible character,
+ * and no control characters (NUL, tabs, CR/LF and the other C0/C1 controls), no line or paragraph
+ * separators, no bidirectional embeddings, overrides or isolates (which make a name display as
+ * something else), and no unpaired UTF-16 surrogates. Checked with Ajv's Unicode regular expressions.
+ */
+export const NAME_PATTERN = '^(?=[\\s\\S]*\\S)[^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029\\u202A-\\u202E\\u2066-\\u2069\\uD800-\\uDFFF]*$';
+
+/** Said of a name that does not match NAME_PATTERN. */
+export const NAME_RULE = 'must contain a visible character, and no control characters, line breaks, bidirectional overrides or unpaired surrogates';
+
+/** The schema of a name field, up to `maxLength` characters. */
+export const nameString = (maxLength: number, options: Record<string, unknown> = {}) =>
+  Type.String({ minLength: 1, maxLength, pattern: NAME_PATTERN, ...options });
+
 /** A list page of keyset pagination. */
 export const pageOf = <T extends TSchema>(item: T) => Type.Object({ items: Type.Array(item), nextCursor: nullable(Type.String()) });
 

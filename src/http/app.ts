@@ -6,7 +6,7 @@ import type { Services } from '../services/index.js';
 import { applyRequestDeadline } from './deadline.js';
 import { registerDocs } from './docs.js';
 import type { Logging } from './logging.js';
-import { answerClientError, answerFrameworkError, installProblemHandlers } from './problem.js';
+import { answerClientError, answerFrameworkError, installProblemHandlers, MAX_PARAM_LENGTH } from './problem.js';
 import { accountRoutes } from './routes/accounts.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { healthRoutes } from './routes/health.js';
@@ -43,6 +43,10 @@ function validators() {
   const make = (coerceTypes: boolean | 'array') => {
     const ajv = new Ajv.default({ coerceTypes, removeAdditional: false, useDefaults: true, allErrors: true, allowUnionTypes: true, strict: false });
     addFormats.default(ajv);
+    // RFC 3339 allows a leap second (23:59:60), which no clock or store here can represent (it
+    // would filter as NaN): a date-time must also be an instant JavaScript can hold.
+    const rfc3339 = ajv.formats['date-time'] as { validate: (value: string) => boolean };
+    ajv.addFormat('date-time', { type: 'string', validate: (value: string) => rfc3339.validate(value) && !Number.isNaN(Date.parse(value)) });
     return ajv;
   };
   return { body: make(false), text: make('array') };
@@ -56,6 +60,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(logging.perRequest ? { loggerInstance: logging.log } : { logger: false }),
     bodyLimit: BODY_LIMIT,
     trustProxy: false,
+    // Ids longer than the schemas allow still reach their route, which names the bad field (400).
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Requests Node or the router cannot take (oversized headers, broken framing, a broken URL)
     // get a problem document too.
     clientErrorHandler: answerClientError,

@@ -1,10 +1,13 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Problem } from '../contract/schema.js';
+import { NAME_PATTERN, NAME_RULE, type Problem } from '../contract/schema.js';
 import { AppError, STORE_RETRY_AFTER_SECONDS, storeUnavailable, type FieldError } from '../domain/errors.js';
 import { isStoreUnavailable, storeFailureCause } from '../storage/database.js';
 import { requestLog, type Logging } from './logging.js';
+
+/** The longest path segment (an id) the router takes; longer ones are refused with 414 before any route. */
+export const MAX_PARAM_LENGTH = 1000;
 
 /** RFC 9457 problem type URIs: stable, one per error code. */
 export const problemType = (code: string) => `urn:keyport:problem:${code}`;
@@ -28,7 +31,27 @@ function inRequest(request: FastifyRequest, pointer: string): string {
   return part === undefined ? pointer : `/${part}${pointer}`;
 }
 
+/** Under /oauth/* errors are RFC 6749 bodies (section 5.2) with `Cache-Control: no-store`, not problem documents. */
+export const isOAuthPath = (url: string | undefined): boolean => url !== undefined && /^\/oauth(?:[/?#]|$)/.test(url);
+
+/**
+ * The RFC 6749 error an AppError is answered with under /oauth/*, for the answers no OAuth route
+ * gives itself (an unknown endpoint, a broken URL, a request the HTTP parser refused).
+ */
+export function oauthBody(error: AppError): { error: string; error_description: string } {
+  const code = error.code === 'store_unavailable' ? 'temporarily_unavailable' : error.status >= 500 ? 'server_error' : 'invalid_request';
+  return { error: code, error_description: error.message };
+}
+
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: AppError): FastifyReply {
+  if (isOAuthPath(request.url)) {
+    if (error.code === 'store_unavailable') reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS));
+    return reply
+      .status(error.status)
+      .headers({ 'cache-control': 'no-store', pragma: 'no-cache' })
+      .type('application/json; charset=utf-8')
+      .send(oauthBody(error));
+  }
   const body: Problem = {
     type: problemType(error.code),
     code: error.code,
@@ -58,6 +81,9 @@ function toFieldErrors(error: FastifyError): FieldError[] {
       pointer += `/${String(params.additionalProperty)}`;
       detail = 'is not a known field';
     }
+    if (v.keyword === 'pattern' && params.pattern === NAME_PATTERN) detail = NAME_RULE;
+    if (v.keyword === 'format' && (params.format === 'date-time' || params.format === 'date'))
+      detail = `must be an RFC 3339 ${params.format === 'date' ? 'date, such as 2030-12-31' : 'date-time, such as 2030-12-31T23:59:59Z (seconds 00 to 59)'}`;
     if (v.keyword === 'enum') detail = `must be one of ${(params.allowedValues as unknown[]).map((x) => JSON.stringify(x)).join(', ')}`;
     return { pointer: `${part}${pointer}`, detail };
   });
@@ -85,6 +111,8 @@ export function toAppError(error: FastifyError | AppError | Error): AppError {
       return new AppError('unsupported_media_type', 'Send the request body as application/json.');
     case 'FST_ERR_BAD_URL':
       return new AppError('malformed_request', 'The URL is not valid: a percent-encoded character in its path is broken.');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new AppError('uri_too_long', `A path segment of the URL is longer than ${MAX_PARAM_LENGTH} characters.`);
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new AppError('validation_failed', 'The Content-Length header does not match the body.');
   }
@@ -117,9 +145,13 @@ export function installProblemHandlers(app: FastifyInstance, logging: Logging): 
     logServerError(logging, request, error, appError);
     return sendProblem(reply, request, appError);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, request, new AppError('not_found', `There is no ${request.method} ${request.url.split('?')[0]} endpoint.`)),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    // The router matches no route when a path segment is longer than it takes: say so, not "no such endpoint".
+    if (path.split('/').some((segment) => segment.length > MAX_PARAM_LENGTH))
+      return sendProblem(reply, request, toAppError(Object.assign(new Error('too long'), { code: 'FST_ERR_MAX_PARAM_LENGTH' })));
+    return sendProblem(reply, request, new AppError('not_found', `There is no ${request.method} ${path} endpoint.`));
+  });
 }
 
 /**
@@ -131,6 +163,12 @@ export function answerFrameworkError(error: FastifyError, request: FastifyReques
   const appError = toAppError(error);
   reply.header('x-keyport-code', appError.code);
   return sendProblem(reply, request, appError);
+}
+
+/** The start of what the client sent, when Node's parser kept it (`rawPacket`), as text. */
+function rawRequest(error: Error): string {
+  const raw = (error as { rawPacket?: unknown }).rawPacket;
+  return Buffer.isBuffer(raw) ? raw.subarray(0, 2048).toString('latin1') : '';
 }
 
 /**
@@ -147,10 +185,16 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex):
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? new AppError('request_timeout', 'The request did not arrive in time.')
         : new AppError('malformed_request', 'The request is not well-formed HTTP/1.1.');
-  const body = JSON.stringify({ type: problemType(problem.code), code: problem.code, title: problem.title, status: problem.status, detail: problem.message });
+  // The request line, when the parser got that far, says whether the request was meant for /oauth/*.
+  const target = /^[A-Z]+ (\S+)/.exec(rawRequest(error))?.[1];
+  const oauth = isOAuthPath(target);
+  const body = JSON.stringify(
+    oauth ? oauthBody(problem) : { type: problemType(problem.code), code: problem.code, title: problem.title, status: problem.status, detail: problem.message },
+  );
+  const headers = oauth ? 'Content-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\nPragma: no-cache' : 'Content-Type: application/problem+json';
   if (socket.writable)
     socket.write(
-      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\n${headers}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
         `X-Keyport-Code: ${problem.code}\r\nConnection: close\r\n\r\n${body}`,
     );
   socket.destroy();

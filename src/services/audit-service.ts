@@ -18,14 +18,21 @@ export interface AuditEvent {
 /** Who did it, for an entry: an operator, a token, or an anonymous caller (a failed login). */
 export type AuditActor = Actor | { anonymous: string; sourceIp: string };
 
-/** Fields that must never reach the log, whatever object is handed in. */
+/**
+ * Fields that must never reach the log, whatever object is handed in. A flag of the same name is no
+ * secret and stays: `defaultActive.token` (whether token keys start active) is a setting.
+ */
 const SECRET_FIELDS = new Set(['secret', 'secretHash', 'previousSecretHash', 'secretEncrypted', 'password', 'passwordHash', 'token', 'tokenHash']);
 
 function scrub(value: unknown): unknown {
   if (value === null || value === undefined) return null;
   if (Array.isArray(value)) return value.map(scrub);
   if (typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value as Record<string, unknown>).filter(([k]) => !SECRET_FIELDS.has(k)).map(([k, v]) => [k, scrub(v)]));
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>)
+      .filter(([k, v]) => !SECRET_FIELDS.has(k) || typeof v === 'boolean')
+      .map(([k, v]) => [k, scrub(v)]),
+  );
 }
 
 /** Entries are listed newest first, by time and then id. */

@@ -1,10 +1,10 @@
-import type { CreateKeyInput, IssuedKey, Key, KeyPage, ListKeysQuery, Quickstart, UpdateKeyInput } from '../contract/keys.js';
+import type { CreateKeyInput, IssuedKey, Key, KeyCounts, KeyPage, ListKeysQuery, Quickstart, UpdateKeyInput } from '../contract/keys.js';
 import { DEFAULT_PAGE_SIZE } from '../contract/keys.js';
 import type { Catalog } from '../domain/catalog.js';
 import type { Clock } from '../domain/clock.js';
 import { decodeCursor, encodeCursor, pageOf } from '../domain/cursor.js';
 import type { Keyring } from '../domain/envelope.js';
-import type { Environment } from '../domain/environment.js';
+import { ENVIRONMENTS, type Environment } from '../domain/environment.js';
 import { AppError, confirmationRequired, fieldError, notFound, type FieldError } from '../domain/errors.js';
 import { generateKeyString, hashKeyString } from '../domain/key-strings.js';
 import { checkCustomAccess, checkRoles, checkScopes, checkUsageControls, newKeyRecord, newSecret, parseExpiry, sameRoles, secretMatches } from '../domain/key-rules.js';
@@ -31,6 +31,20 @@ export interface KeyChange {
   after?: KeyRecord;
   /** The operator asked that access tokens already issued with this key stop working now. */
   revokeTokens: boolean;
+}
+
+/**
+ * The refusal of a key beyond the limit. A limit lowered below the keys an account already holds
+ * removes none of them: the detail says how many are over it and what makes room.
+ */
+export function keyLimitReached(accountId: string, environment: Environment, count: number, limit: number): AppError {
+  const over = count - limit;
+  const detail =
+    over <= 0
+      ? `Account '${accountId}' holds ${count} ${count === 1 ? 'key' : 'keys'} in ${environment}, as many as its keyLimitPerEnvironment (${limit}) allows. Delete a key or raise keyLimitPerEnvironment to create another.`
+      : `Account '${accountId}' holds ${count} keys in ${environment}, ${over} more than its keyLimitPerEnvironment (${limit}): the limit was lowered after they were created. ` +
+        `They all keep working, but no key can be created there until fewer than ${limit} remain: delete ${over + 1} or raise keyLimitPerEnvironment above ${count}.`;
+  return new AppError('key_limit_reached', detail);
 }
 
 /** Wrong secrets checked against one key within 15 minutes before verify-secret refuses for the rest of the window. */
@@ -117,8 +131,7 @@ export class KeysService {
       if (!(await repos.accounts.lock(account.id))) throw notFound('Account', account.id);
       const limit = (await repos.accounts.find(account.id))!.settings.keyLimitPerEnvironment;
       const count = await repos.keys.countInEnvironment(account.id, input.environment);
-      if (count >= limit)
-        throw new AppError('key_limit_reached', `Account '${account.id}' already has ${count} keys in ${input.environment}, its limit. Delete a key or raise keyLimitPerEnvironment.`);
+      if (count >= limit) throw keyLimitReached(account.id, input.environment, count, limit);
       await repos.keys.insert(record);
       await this.recordChanges(repos, [{ type: 'created', actor, after: record, revokeTokens: false }]);
     });
@@ -136,10 +149,21 @@ export class KeysService {
     return this.view(await this.find(accountId, keyId));
   }
 
-  /** How many keys the account holds in each environment, and its limit per environment. */
-  async counts(account: Account): Promise<{ limit: number; counts: Record<Environment, number> }> {
+  /**
+   * How many keys the account holds in each environment, its limit per environment, how many more
+   * it may create in each, and by how many each is over the limit (a limit lowered below what the
+   * account already held: those keys stay and keep working, new ones wait until it is back below).
+   */
+  async counts(account: Account): Promise<KeyCounts> {
     const found = await this.store.repos.keys.countByEnvironment(account.id);
-    return { limit: account.settings.keyLimitPerEnvironment, counts: { sandbox: found.sandbox ?? 0, production: found.production ?? 0 } };
+    const limit = account.settings.keyLimitPerEnvironment;
+    const perEnvironment = (f: (count: number) => number) => Object.fromEntries(ENVIRONMENTS.map((e) => [e, f(found[e] ?? 0)])) as Record<Environment, number>;
+    return {
+      limit,
+      counts: perEnvironment((count) => count),
+      available: perEnvironment((count) => Math.max(0, limit - count)),
+      overLimit: perEnvironment((count) => Math.max(0, count - limit)),
+    };
   }
 
   /**

@@ -97,14 +97,14 @@ describeEachStore('key listing sorted by channel and last use', (kp, store) => {
 
   test('counts: keys per environment and the limit, for the portal', async () => {
     const other = await createAccount(kp.api);
-    assert.deepEqual((await kp.api('GET', `/v1/accounts/${other}/keys/counts`)).body, { limit: 25, counts: { sandbox: 0, production: 0 } });
+    assert.deepEqual((await kp.api('GET', `/v1/accounts/${other}/keys/counts`)).body, { limit: 25, counts: { sandbox: 0, production: 0 }, available: { sandbox: 25, production: 25 }, overLimit: { sandbox: 0, production: 0 } });
     await createKey(kp.api, other, { environment: 'production' });
     await createKey(kp.api, other, { environment: 'production' });
     await createKey(kp.api, other, { environment: 'sandbox' });
     await kp.api('PATCH', `/v1/accounts/${other}/settings`, { keyLimitPerEnvironment: 3 });
     const res = await kp.api('GET', `/v1/accounts/${other}/keys/counts`);
-    assert.deepEqual([res.status, res.body], [200, { limit: 3, counts: { sandbox: 1, production: 2 } }]);
-    assert.deepEqual((await kp.api('GET', `/v1/accounts/${account}/keys/counts`)).body, { limit: 25, counts: { sandbox: 6, production: 0 } });
+    assert.deepEqual([res.status, res.body], [200, { limit: 3, counts: { sandbox: 1, production: 2 }, available: { sandbox: 2, production: 1 }, overLimit: { sandbox: 0, production: 0 } }]);
+    assert.deepEqual((await kp.api('GET', `/v1/accounts/${account}/keys/counts`)).body, { limit: 25, counts: { sandbox: 6, production: 0 }, available: { sandbox: 19, production: 25 }, overLimit: { sandbox: 0, production: 0 } });
 
     assert.equal((await kp.as(null)('GET', `/v1/accounts/${other}/keys/counts`)).status, 401);
     const missing = await kp.api('GET', '/v1/accounts/acct_doesnotexist/keys/counts');

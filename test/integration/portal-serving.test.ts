@@ -69,10 +69,12 @@ describe('the portal is served at / with the API untouched', () => {
     for (const path of ['/v1/nothing-here', '/oauth/nothing', '/.well-known/nothing', '/v1']) {
       const res = await fetch(`${built.url}${path}`, { headers: html });
       assert.equal(res.status, 404, path);
-      assert.deepEqual(await res.json(), {
-        type: 'urn:keyport:problem:not_found', code: 'not_found', title: 'Not found', status: 404,
-        detail: `There is no GET ${path} endpoint.`, instance: path,
-      });
+      assert.deepEqual(
+        await res.json(),
+        path.startsWith('/oauth/')
+          ? { error: 'invalid_request', error_description: `There is no GET ${path} endpoint.` } // RFC 6749 under /oauth/*
+          : { type: 'urn:keyport:problem:not_found', code: 'not_found', title: 'Not found', status: 404, detail: `There is no GET ${path} endpoint.`, instance: path },
+      );
     }
     assert.equal((await fetch(`${built.url}/v1/catalog`, { headers: html })).status, 200, 'known API routes answer as before');
   });

@@ -6,6 +6,7 @@ import { SESSION_TTL_MS } from '../../services/operators-service.js';
 import { guard, readCookie, SESSION_COOKIE, setSessionCookie } from '../auth.js';
 import { AccountParams } from '../../contract/accounts.js';
 import { problems } from '../schemas.js';
+import { nameString } from '../../contract/schema.js';
 
 const email = { type: 'string', format: 'email', maxLength: 254 } as const;
 const password = { type: 'string', minLength: 1, maxLength: 1024 } as const;
@@ -14,7 +15,7 @@ const tokenBody = {
   type: 'object',
   additionalProperties: false,
   required: ['name'],
-  properties: { name: { type: 'string', minLength: 1, maxLength: 100, pattern: '\\S' }, expiresAt: { type: ['string', 'null'], format: 'date-time' } },
+  properties: { name: nameString(100), expiresAt: { type: ['string', 'null'], format: 'date-time' } },
 } as const;
 const tokenView = {
   type: 'object',
@@ -111,7 +112,7 @@ export const operatorRoutes: FastifyPluginAsync<{ services: Services }> = async 
           type: 'object',
           additionalProperties: false,
           required: ['email', 'name'],
-          properties: { email, name: { type: 'string', minLength: 1, maxLength: 200 }, password },
+          properties: { email, name: nameString(200), password },
         },
         response: { 201: { type: 'object', properties: { id: { type: 'string' }, email: { type: 'string' }, name: { type: 'string' }, createdAt: { type: 'string' } } }, ...problems(400, 401, 403, 409) },
       },
@@ -210,7 +211,7 @@ export const operatorRoutes: FastifyPluginAsync<{ services: Services }> = async 
           type: 'object',
           additionalProperties: false,
           required: ['email', 'role'],
-          properties: { email, role: roleName, name: { type: 'string', minLength: 1, maxLength: 200 }, password },
+          properties: { email, role: roleName, name: nameString(200), password },
         },
         response: { 201: member, ...problems(400, 401, 403, 404, 409) },
       },
@@ -265,7 +266,7 @@ export const operatorRoutes: FastifyPluginAsync<{ services: Services }> = async 
           additionalProperties: false,
           required: ['name', 'permissions'],
           properties: {
-            name: { type: 'string', minLength: 1, maxLength: 100, pattern: '\\S' },
+            name: nameString(100),
             permissions: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: PERMISSIONS } },
           },
         },

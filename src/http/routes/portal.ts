@@ -18,7 +18,7 @@ const API_PATH = /^\/(v1|oauth|\.well-known|docs|openapi\.json|healthz|readyz)(\
  * The portal's pages may run the portal's own scripts and styles and talk to this origin only;
  * no inline script, no framing (clickjacking), no plugins.
  */
-const SECURITY_HEADERS = {
+export const SECURITY_HEADERS = {
   'content-security-policy': [
     "default-src 'self'",
     "script-src 'self'",
