@@ -86,13 +86,22 @@ export function credentialOf(authorization: string | null | undefined, apiKey: s
 }
 
 /** Verifies a request's credential; the identity, or the answer to send instead. */
-export async function decide(
+export function decide(
   verifier: Verifier,
   credential: string | 'missing' | 'malformed',
   options: ProtectOptions,
   clientIp: string | undefined,
-): Promise<{ identity: VerifyResult } | { refusal: Refusal }> {
+): Outcome | Promise<Outcome> {
   if (credential === 'missing' || credential === 'malformed') return { refusal: refusalOf(credential) };
+  // The hot path: a cached answer, without a promise.
+  const cached = verifier.cached(credential, { scopes: options.scopes ?? [], environment: options.environment, clientIp, cost: options.cost });
+  if (cached !== undefined) return cached.valid ? { identity: cached } : { refusal: refusalOf(cached.code as Exclude<VerifyCode, 'valid'>, cached) };
+  return decideRemotely(verifier, credential, options, clientIp);
+}
+
+type Outcome = { identity: VerifyResult } | { refusal: Refusal };
+
+async function decideRemotely(verifier: Verifier, credential: string, options: ProtectOptions, clientIp: string | undefined): Promise<Outcome> {
   try {
     const result = await verifier.verify(credential, { scopes: options.scopes ?? [], environment: options.environment, clientIp, cost: options.cost });
     if (result.valid) return { identity: result };
@@ -120,7 +129,7 @@ export interface KeyportRequest extends IncomingMessage {
 export function keyportExpress(verifier: Verifier, options: ProtectOptions = {}) {
   return (req: KeyportRequest, res: ServerResponse, next: (err?: unknown) => void): void => {
     const credential = credentialOf(header(req.headers.authorization), header(req.headers['x-api-key']));
-    decide(verifier, credential, options, req.ip ?? req.socket.remoteAddress).then((outcome) => {
+    const settle = (outcome: Outcome) => {
       if ('identity' in outcome) {
         req.keyport = outcome.identity;
         next();
@@ -129,7 +138,10 @@ export function keyportExpress(verifier: Verifier, options: ProtectOptions = {})
       const { status, headers, body } = outcome.refusal;
       res.writeHead(status, headers);
       res.end(JSON.stringify(body));
-    }, next);
+    };
+    const outcome = decide(verifier, credential, options, req.ip ?? req.socket.remoteAddress);
+    if (outcome instanceof Promise) outcome.then(settle, next);
+    else settle(outcome);
   };
 }
 
@@ -138,7 +150,7 @@ export function keyportExpress(verifier: Verifier, options: ProtectOptions = {})
 /** The parts of Fastify the plugin uses (structural: the SDK does not depend on Fastify). */
 interface FastifyLike {
   decorateRequest(name: string, value: unknown): unknown;
-  addHook(name: 'onRequest', hook: (request: FastifyRequestLike, reply: FastifyReplyLike) => Promise<unknown>): unknown;
+  addHook(name: 'onRequest', hook: (request: FastifyRequestLike, reply: FastifyReplyLike, done: (err?: Error) => void) => void): unknown;
 }
 interface FastifyRequestLike {
   headers: Record<string, string | string[] | undefined>;
@@ -165,15 +177,20 @@ export const keyportFastify = Object.assign(
     const { verifier, ...protect } = options;
     if (verifier === undefined || typeof verifier.verify !== 'function') throw new TypeError('keyportFastify: pass the verifier from createVerifier() as the `verifier` option');
     app.decorateRequest('keyport', null);
-    app.addHook('onRequest', async (request, reply) => {
+    // A callback hook, not an async one: a cached answer goes on without a promise.
+    app.addHook('onRequest', (request, reply, done) => {
+      const settle = (outcome: Outcome) => {
+        if ('identity' in outcome) {
+          request.keyport = outcome.identity;
+          return done();
+        }
+        const { status, headers, body } = outcome.refusal;
+        reply.code(status).headers(headers).send(JSON.stringify(body));
+      };
       const credential = credentialOf(header(request.headers.authorization), header(request.headers['x-api-key']));
-      const outcome = await decide(verifier, credential, protect, request.ip);
-      if ('identity' in outcome) {
-        request.keyport = outcome.identity;
-        return;
-      }
-      const { status, headers, body } = outcome.refusal;
-      return reply.code(status).headers(headers).send(JSON.stringify(body));
+      const outcome = decide(verifier, credential, protect, request.ip);
+      if (outcome instanceof Promise) outcome.then(settle, (err: Error) => done(err));
+      else settle(outcome);
     });
   },
   // Not encapsulated (fastify-plugin's marker): the hook applies to the context registering it.
