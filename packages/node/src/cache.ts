@@ -35,6 +35,12 @@ export class LruCache<V> {
     if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value as string);
   }
 
+  /** Whether a live entry is kept under `key` (without counting as a use). */
+  has(key: string): boolean {
+    const entry = this.map.get(key);
+    return entry !== undefined && entry.until > this.now();
+  }
+
   delete(key: string): void {
     this.map.delete(key);
   }

@@ -711,9 +711,10 @@ export class Verifier {
     const now = this.now();
     for (const [jti, until] of this.revokedTokens) if (until <= now) this.revokedTokens.delete(jti);
     for (const [clientId, until] of this.revokedClients) if (until <= now) this.revokedClients.delete(clientId);
-    if (this.hashesOfKey.size > this.keys.size * 2 + 1000) {
-      // Index entries of hashes the LRU dropped: rebuilt lazily (a key_changed for them is harmless).
-      for (const [keyId, hashes] of this.hashesOfKey) if (hashes.size === 0) this.hashesOfKey.delete(keyId);
+    // The index of hashes by key id follows the LRU: hashes it dropped or let expire go too.
+    for (const [keyId, hashes] of this.hashesOfKey) {
+      for (const hash of hashes) if (!this.keys.has(hash)) hashes.delete(hash);
+      if (hashes.size === 0) this.hashesOfKey.delete(keyId);
     }
   }
 }
