@@ -53,10 +53,35 @@ describeEachStore('GET /v1/events: the change stream for in-process verifiers', 
   before(async () => {
     mine = await createAccount(kp.api, { name: 'Mine' });
     other = await createAccount(kp.api, { name: 'Other' });
-    // A service token of one account: it may verify that account's credentials, not the other's.
-    serviceToken = (await operatorToken(kp, mine, `gw-${Date.now()}@example.com`, 'owner')).token;
+    // A gateway's service token of one account: it may verify that account's credentials, not the other's.
+    serviceToken = await newServiceToken();
   });
   const url = () => `${kp.url}/v1/events?heartbeat=300`;
+  const newServiceToken = async (): Promise<string> => {
+    const res = await kp.api('POST', `/v1/accounts/${mine}/service-tokens`, { name: 'gateway' });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    return res.body.token;
+  };
+
+  test('a service token revoked while its stream is open: the stream ends', async () => {
+    const res = await kp.api('POST', `/v1/accounts/${mine}/service-tokens`, { name: 'soon revoked' });
+    const token = res.body.token as string;
+    let revoked = false;
+    const seen = readStream(url(), { authorization: `Bearer ${token}` }, (events) => {
+      if (!revoked && events.some((e) => e.event === 'ready')) {
+        revoked = true;
+        void kp.api('DELETE', `/v1/accounts/${mine}/service-tokens/${res.body.id}`);
+      }
+      return false;
+    }, 15_000);
+    const started = Date.now();
+    const { events } = await seen;
+    assert.equal(revoked, true);
+    assert.ok(Date.now() - started < 14_000, 'the server ended the stream (the reader did not give up waiting)');
+    assert.equal(events[0]!.event, 'ready');
+    const after = await readStream(url(), { authorization: `Bearer ${token}` }, () => true);
+    assert.equal(after.status, 401);
+  });
 
   test('the stream: ready, then only the changes of accounts the token may verify, heartbeats, ids that resume', async () => {
     const seen = readStream(url(), { authorization: `Bearer ${serviceToken}` }, (events) => events.some((e) => e.event === 'key_changed' && e.data.account === mine && e.data.changeType === 'updated') && events.some((e) => e.event === 'heartbeat'));
