@@ -188,8 +188,14 @@ export class Verifier {
   private readonly answers = new WeakMap<TokenEntry, { policy: KeyPolicy; result: VerifyResult }>();
   private readonly stream: EventStreamClient;
   private readonly options: Required<Pick<VerifierOptions, 'cacheTtl' | 'negativeCacheTtl' | 'requestTimeout'>> & VerifierOptions;
-  /** Bumped by every invalidation: an answer asked for before one does not go into the caches. */
+  /**
+   * Counts the events heard: an answer asked for before an event about its key (or before a reset)
+   * does not go into the caches, since it may predate the change.
+   */
   private epoch = 0;
+  private resetEpoch = 0;
+  /** The epoch of the last event about each key, kept while an answer asked before it may still arrive. */
+  private readonly keyEpochs = new Map<string, { epoch: number; at: number }>();
   private heardAt = -Infinity;
   private caughtUp = false;
   private connected = false;
@@ -362,7 +368,7 @@ export class Verifier {
   private async lookupKey(credential: string, hash: string, request: VerifyOptions): Promise<VerifyResult> {
     const epoch = this.epoch;
     const { result, cache } = await this.lookup(credential, request);
-    if (cache !== null && epoch === this.epoch && this.isFresh()) {
+    if (cache !== null && !this.changedSince(epoch, cache.keyId) && this.isFresh()) {
       const negative = cache.keyId === null;
       this.keys.set(hash, cache, negative ? this.options.negativeCacheTtl : this.options.cacheTtl);
       if (cache.keyId !== null) {
@@ -403,7 +409,8 @@ export class Verifier {
       // Not ours as far as this JWKS knows (unknown kid): Keyport decides.
       if (checked === null) return this.remoteVerify(credential, request);
       entry = checked;
-      if (epoch === this.epoch) this.tokens.set(hash, entry, typeof entry === 'string' ? this.options.negativeCacheTtl : Math.max(0, entry.exp - this.now()));
+      // A token's signature and claims never change; only a reset makes what was checked before it doubtful.
+      if (this.resetEpoch <= epoch) this.tokens.set(hash, entry, typeof entry === 'string' ? this.options.negativeCacheTtl : Math.max(0, entry.exp - this.now()));
     }
     if (typeof entry === 'string') return { valid: false, code: entry };
     // Tokens of external keys: their grant is checked by Keyport on every use.
@@ -414,7 +421,7 @@ export class Verifier {
     if (policy === undefined) {
       const epoch = this.epoch;
       const { result, cache } = await this.lookup(credential, request);
-      if (cache !== null && cache.identity.valid && epoch === this.epoch && this.isFresh())
+      if (cache !== null && cache.identity.valid && !this.changedSince(epoch, entry.keyId) && this.isFresh())
         this.policies.set(entry.keyId, { local: cache.local, meta: cache.identity.meta ?? null, externalId: cache.identity.externalId ?? null }, this.options.cacheTtl);
       return result;
     }
@@ -689,7 +696,16 @@ export class Verifier {
     }
   }
 
+  /** Was there a reset, or an event about `keyId`, after `epoch`? */
+  private changedSince(epoch: number, keyId: string | null): boolean {
+    if (this.resetEpoch > epoch) return true;
+    if (keyId === null) return false;
+    const last = this.keyEpochs.get(keyId);
+    return last !== undefined && last.epoch > epoch;
+  }
+
   private forgetKey(keyId: string): void {
+    this.keyEpochs.set(keyId, { epoch: this.epoch, at: this.now() });
     this.policies.delete(keyId);
     const hashes = this.hashesOfKey.get(keyId);
     if (hashes === undefined) return;
@@ -699,6 +715,7 @@ export class Verifier {
 
   private clear(): void {
     this.epoch++;
+    this.resetEpoch = this.epoch;
     this.keys.clear();
     this.tokens.clear();
     this.policies.clear();
@@ -711,6 +728,8 @@ export class Verifier {
     const now = this.now();
     for (const [jti, until] of this.revokedTokens) if (until <= now) this.revokedTokens.delete(jti);
     for (const [clientId, until] of this.revokedClients) if (until <= now) this.revokedClients.delete(clientId);
+    // Answers asked for longer ago than the request timeout have arrived or failed by now.
+    for (const [keyId, { at }] of this.keyEpochs) if (now - at > this.options.requestTimeout * 2) this.keyEpochs.delete(keyId);
     // The index of hashes by key id follows the LRU: hashes it dropped or let expire go too.
     for (const [keyId, hashes] of this.hashesOfKey) {
       for (const hash of hashes) if (!this.keys.has(hash)) hashes.delete(hash);
