@@ -118,6 +118,29 @@ describe('@keyport/node: in-process verification (sqlite)', () => {
     assert.equal((await keyport.verify(unknown)).valid, false);
   });
 
+  test('a signing key rotated in: tokens it signs verify locally, older ones too; a forged token does not', async () => {
+    const counter = countingFetch();
+    const keyport = make({ fetch: counter.fetch });
+    await keyport.ready();
+    const client = await createKey(kp.api, account, { environment: 'production' });
+    const before = await accessToken(kp, client.key.clientId, client.secret);
+    assert.equal((await keyport.verify(before)).valid, true);
+    const rotated = await kp.api('POST', '/v1/signing-keys/rotate', { immediately: true });
+    assert.equal(rotated.status, 201, JSON.stringify(rotated.body));
+    const after = await accessToken(kp, client.key.clientId, client.secret);
+    assert.notEqual(JSON.parse(Buffer.from(after.split('.')[0]!, 'base64url').toString()).kid, JSON.parse(Buffer.from(before.split('.')[0]!, 'base64url').toString()).kid);
+    assert.equal((await keyport.verify(after)).valid, true, 'the new key was fetched with the JWKS');
+    assert.equal((await keyport.verify(before)).valid, true, 'the old key stays published');
+    const calls = counter.verifications();
+    assert.equal((await keyport.verify(after)).valid, true);
+    assert.equal(counter.verifications(), calls, 'answered locally');
+    // The payload changed under the same signature: refused, whatever it claims.
+    const [h, p, sig] = after.split('.');
+    const claims = JSON.parse(Buffer.from(p!, 'base64url').toString());
+    const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, scope: 'order.write' })).toString('base64url')}.${sig}`;
+    assert.deepEqual(await keyport.verify(forged), { valid: false, code: 'unknown' });
+  });
+
   test('bad input throws at once, with a clear message', async () => {
     assert.throws(() => createVerifier({} as never), /`url` is required/);
     assert.throws(() => createVerifier({ url: 'keys.example.com', serviceToken: 't' }), /absolute http\(s\) URL/);
