@@ -93,13 +93,22 @@ export function decide(
   clientIp: string | undefined,
 ): Outcome | Promise<Outcome> {
   if (credential === 'missing' || credential === 'malformed') return { refusal: refusalOf(credential) };
-  // The hot path: a cached answer, without a promise.
-  const cached = verifier.cached(credential, { scopes: options.scopes ?? [], environment: options.environment, clientIp, cost: options.cost });
+  // The hot path: a cached answer, without a promise (answered here only for keys without an IP
+  // allowlist or credits, so the client's address and the cost do not matter to it).
+  const cached = verifier.cached(credential, cachedOptions(verifier, options));
   if (cached !== undefined) return cached.valid ? { identity: cached } : { refusal: refusalOf(cached.code as Exclude<VerifyCode, 'valid'>, cached) };
   return decideRemotely(verifier, credential, options, clientIp);
 }
 
 type Outcome = { identity: VerifyResult } | { refusal: Refusal };
+
+/** The options of the cache lookup, made once per middleware options object. */
+const CACHED_OPTIONS = new WeakMap<ProtectOptions, { scopes: readonly string[]; environment: Environment | undefined }>();
+function cachedOptions(verifier: Verifier, options: ProtectOptions) {
+  let made = CACHED_OPTIONS.get(options);
+  if (made === undefined) CACHED_OPTIONS.set(options, (made = Object.freeze({ scopes: options.scopes ?? [], environment: options.environment ?? verifier.environment })));
+  return made;
+}
 
 async function decideRemotely(verifier: Verifier, credential: string, options: ProtectOptions, clientIp: string | undefined): Promise<Outcome> {
   try {
