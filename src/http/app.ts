@@ -19,6 +19,7 @@ import { authzRoutes } from './routes/authz.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { signingKeyRoutes } from './routes/signing-keys.js';
 import { verifyRoutes } from './routes/verify.js';
+import { eventRoutes } from './routes/events.js';
 import { usageRoutes } from './routes/usage.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 import { keyCountRoutes } from './routes/key-counts.js';
@@ -94,6 +95,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(auditRoutes, { services });
   await app.register(verifyRoutes, { services, config });
   await app.register(authzRoutes, { services, logging });
+  await app.register(eventRoutes, { services });
   await app.register(usageRoutes, { services });
   await app.register(oauthRoutes, { services, config, logging, prefix: '/oauth' });
   await app.register(wellKnownRoutes, { services, config });

@@ -41,8 +41,8 @@ export class UsageRecorder {
     this.pending.set(keyId, at);
   }
 
-  /** Counts one verification or token request of a known key with its outcome. */
-  count(credential: CountedCredential, code: VerifyCode, at: number): void {
+  /** Counts one verification or token request of a known key with its outcome (`n` of them: a verifier's batch). */
+  count(credential: CountedCredential, code: VerifyCode, at: number, n = 1): void {
     if (!this.counting) return;
     const index = USAGE_OUTCOME_INDEX[code as UsageOutcome];
     if (index === undefined) return;
@@ -58,7 +58,7 @@ export class UsageRecorder {
       counters = new Float64Array(USAGE_OUTCOMES.length);
       key.hours.set(hour, counters);
     }
-    counters[index]!++;
+    counters[index]! += n;
   }
 
   get size(): number {

@@ -48,7 +48,7 @@ const REFUSALS = Object.fromEntries(VERIFY_CODES.map((code) => [code, JSON.strin
  */
 const VALID_ANSWERS = new WeakMap<Credential, { policy: KeyPolicy | null; json: string }>();
 
-function toAnswer(result: Verification): string {
+export function toAnswer(result: Verification): string {
   const c = result.credential;
   if (!result.valid || c === null) return REFUSALS[result.code]!;
   let cached = VALID_ANSWERS.get(c);
