@@ -153,11 +153,11 @@ export class KeysService {
     const filter: KeyFilter = {};
     for (const field of ['environment', 'kind', 'credentialType', 'active', 'channel', 'q', 'externalId'] as const)
       if (query[field] !== undefined) (filter as Record<string, unknown>)[field] = query[field];
-    for (const [field, endOfDay] of [['createdFrom', false], ['createdTo', true], ['updatedFrom', false], ['updatedTo', true], ['unusedSince', false]] as const) {
+    for (const [field, endOfDay] of [['createdFrom', false], ['createdTo', true], ['updatedFrom', false], ['updatedTo', true], ['unusedSince', false], ['expiresBefore', false], ['expiresAfter', false]] as const) {
       const value = query[field];
       if (value !== undefined) filter[field] = Date.parse(value) + (endOfDay && /^\d{4}-\d{2}-\d{2}$/.test(value) ? 86_399_999 : 0);
     }
-    for (const [from, to] of [['createdFrom', 'createdTo'], ['updatedFrom', 'updatedTo']] as const)
+    for (const [from, to] of [['createdFrom', 'createdTo'], ['updatedFrom', 'updatedTo'], ['expiresAfter', 'expiresBefore']] as const)
       if (filter[from] !== undefined && filter[to] !== undefined && filter[from]! > filter[to]!)
         throw new AppError('validation_failed', `${from} is after ${to}: the range is empty.`, [{ pointer: `/${from}`, detail: `must not be after ${to}` }]);
     const rows = await this.store.repos.keys.list(accountId, filter, sort, limit + 1, after);
