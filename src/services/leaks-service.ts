@@ -4,7 +4,7 @@ import type { Clock } from '../domain/clock.js';
 import { hashKeyString, parseKeyString } from '../domain/key-strings.js';
 import type { KeyRecord } from '../domain/model.js';
 import type { Store } from '../storage/repositories.js';
-import { keyLeakedEvents } from './change-events.js';
+import { apiTokenRevokedEvent, keyLeakedEvents } from './change-events.js';
 import { toKeyView } from './key-view.js';
 import type { Outbox } from './outbox.js';
 
@@ -23,8 +23,10 @@ export interface LeakLabel {
   label: (typeof LEAK_LABELS)[number];
 }
 
-/** What the report did to a key that was ours (for tests and logs). */
-export type LeakOutcome = { key: KeyRecord; handled: 'revoked' | 'notified' | 'already_reported' };
+/** What the report did to a key, or a management token, that was ours. */
+export type LeakOutcome =
+  | { key: KeyRecord; handled: 'revoked' | 'notified' | 'already_reported' }
+  | { apiTokenId: string; handled: 'revoked' | 'already_revoked' };
 
 /**
  * Reports of secrets found in public. A reported string is ours when it has a Keyport prefix and
@@ -34,6 +36,10 @@ export type LeakOutcome = { key: KeyRecord; handled: 'revoked' | 'notified' | 'a
  * audit log records it and `key.leaked` goes to the account's webhooks, all in one transaction.
  * A key already marked is left as it is (a secret is often found in several places): the first
  * report is the one acted on. Client ids are public and never count as leaks.
+ *
+ * A management token found in public (`kpat_`: a platform owner, personal or service token) is
+ * revoked at once whatever the account says, and audited: it can change keys, so no one should
+ * keep using it. A revoked platform owner token stays revoked; set a new KEYPORT_BOOTSTRAP_TOKEN.
  */
 export class LeaksService {
   constructor(
@@ -57,8 +63,9 @@ export class LeaksService {
 
   private async handle(scanner: string, report: LeakReport): Promise<LeakOutcome | null> {
     const parsed = parseKeyString(report.token);
-    if (parsed === null || (parsed.type !== 'token' && parsed.type !== 'clientSecret')) return null;
+    if (parsed === null || parsed.type === 'clientId') return null;
     const hash = hashKeyString(report.token);
+    if (parsed.type === 'apiToken') return this.handleApiToken(scanner, report, hash);
     return this.store.transaction(async (repos) => {
       const before = await repos.keys.findByAnySecretHash(hash);
       if (before === undefined) return null;
@@ -89,6 +96,29 @@ export class LeaksService {
         notices: [{ accountId: after.accountId, type: 'key.leaked', data: view }],
       });
       return { key: after, handled: revoke ? ('revoked' as const) : ('notified' as const) };
+    });
+  }
+
+  private async handleApiToken(scanner: string, report: LeakReport, hash: string): Promise<LeakOutcome | null> {
+    return this.store.transaction(async (repos) => {
+      const token = await repos.apiTokens.findByHash(hash);
+      if (token === undefined) return null;
+      if (token.revokedAt !== null) return { apiTokenId: token.id, handled: 'already_revoked' as const };
+      const now = this.clock.now();
+      await repos.apiTokens.revoke(token.id, now);
+      await this.outbox.record(repos, {
+        audit: {
+          actor: { system: `${scanner} secret scanning` },
+          entry: {
+            accountId: token.accountId,
+            action: `${token.kind}_token.leaked`,
+            targetId: token.id,
+            after: { name: token.name, operatorId: token.operatorId, revokedAt: new Date(now).toISOString(), source: report.source ?? null, url: report.url ?? null },
+          },
+        },
+        events: [apiTokenRevokedEvent(token.accountId, token.id, now)],
+      });
+      return { apiTokenId: token.id, handled: 'revoked' as const };
     });
   }
 }

@@ -80,6 +80,20 @@ for (const store of STORES)
       assert.equal(entry.after.leakResponse, 'notify');
     });
 
+    test('a management token found in public is revoked at once and audited', async () => {
+      const account = await createAccount(kp.api);
+      const created = (await kp.api('POST', `/v1/accounts/${account}/service-tokens`, { name: 'Shop gateway' })).body;
+      const use = async () => (await kp.as(created.token)('POST', '/v1/verify', { key: 'kp_test_nothing' })).status;
+      assert.equal(await use(), 200);
+      const res = await report(JSON.stringify(alert(created.token, 'keyport_api_token')));
+      assert.deepEqual(res.body, [{ token_raw: created.token, token_type: 'keyport_api_token', label: 'true_positive' }]);
+      assert.equal(await use(), 401);
+      const [entry] = (await kp.api('GET', `/v1/accounts/${account}/audit?action=service_token.leaked`)).body.items;
+      assert.equal(entry.targetId, created.id);
+      assert.equal(entry.after.url, 'https://github.com/octo/shop/blob/abc/config.js');
+      assert.equal((await report(JSON.stringify(alert(created.token)))).body[0].label, 'true_positive', 'still ours once revoked');
+    });
+
     test('strings that are not our secrets are false positives and change nothing; the labels keep the order', async () => {
       const account = await createAccount(kp.api);
       const { key, secret } = await createKey(kp.api, account);
