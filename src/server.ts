@@ -96,7 +96,7 @@ export async function startKeyport(
         } finally {
           clearInterval(idle);
         }
-        services.expiry.stop();
+        await services.expiry.stop();
         await services.tokens.stop();
         logging.errors.flush();
         await storage.close();
@@ -104,7 +104,7 @@ export async function startKeyport(
     };
   } catch (err) {
     await app?.close().catch(() => {});
-    services.expiry.stop();
+    await services.expiry.stop();
     await services.tokens.stop().catch(() => {});
     await storage.close();
     throw err;

@@ -1,5 +1,6 @@
 import type { Catalog } from '../domain/catalog.js';
 import type { Clock } from '../domain/clock.js';
+import { LruCache } from '../domain/lru.js';
 import { crossedThreshold } from '../domain/usage-controls.js';
 import type { Store } from '../storage/repositories.js';
 import type { CreditsSpent } from './credits.js';
@@ -12,8 +13,13 @@ import type { Outbox } from './outbox.js';
  * spend is one atomic statement, so exactly one spend (on one node) makes that crossing; the
  * notice and its audit entry are written through the outbox in a transaction of their own right
  * after it. A top-up or a refill above the threshold arms it again.
+ *
+ * Spends are traffic: the accounts' thresholds are cached (a bounded LRU, forgotten on every
+ * node when the account's settings change), so a spend that crosses nothing costs no query.
  */
 export class CreditsNotices {
+  private readonly thresholds = new LruCache<string, number>(10_000);
+
   constructor(
     private readonly store: Store,
     private readonly catalog: Catalog,
@@ -21,11 +27,17 @@ export class CreditsNotices {
     private readonly outbox: Outbox,
   ) {}
 
+  /** The account's settings changed (here or on another node): read its threshold again. */
+  forget(accountId: string | null): void {
+    if (accountId === null) this.thresholds.clear();
+    else this.thresholds.delete(accountId);
+  }
+
   /** The CreditsLedger.onSpent hook: never throws; a failure to write goes to `onError`. */
   listener(onError: (err: unknown) => void): (spent: CreditsSpent) => void {
     return (spent) => {
-      // A cheap first look: nothing to do unless the spend went below the largest threshold possible.
-      if (spent.remaining >= spent.previous) return;
+      const threshold = this.thresholds.get(spent.accountId);
+      if (threshold !== undefined && !crossedThreshold(spent.previous, spent.remaining, threshold)) return;
       this.check(spent).catch(onError);
     };
   }
@@ -33,7 +45,9 @@ export class CreditsNotices {
   /** Sends key.credits_low when this spend crossed the account's threshold; true when it did. */
   async check(spent: CreditsSpent): Promise<boolean> {
     const account = await this.store.repos.accounts.find(spent.accountId);
-    if (account === undefined || !crossedThreshold(spent.previous, spent.remaining, account.settings.creditsLowThreshold)) return false;
+    if (account === undefined) return false;
+    this.thresholds.set(spent.accountId, account.settings.creditsLowThreshold);
+    if (!crossedThreshold(spent.previous, spent.remaining, account.settings.creditsLowThreshold)) return false;
     return this.store.transaction(async (repos) => {
       const key = await repos.keys.find(spent.accountId, spent.keyId);
       if (key === undefined) return false;

@@ -43,6 +43,7 @@ export function dueNotice(expiresAt: number, now: number, days: readonly number[
  */
 export class ExpiryReminders {
   private timer: NodeJS.Timeout | null = null;
+  private current: Promise<void> | null = null;
 
   constructor(
     private readonly store: Store,
@@ -55,8 +56,8 @@ export class ExpiryReminders {
   async run(): Promise<number> {
     const now = this.clock.now();
     let sent = 0;
-    for (const account of await this.store.background.accounts.list()) sent += await this.runAccount(account, now);
-    await this.store.background.keyNotices.purge(now - CLAIMS_KEPT_MS);
+    for (const account of await this.store.repos.accounts.list()) sent += await this.runAccount(account, now);
+    await this.store.repos.keyNotices.purge(now - CLAIMS_KEPT_MS);
     return sent;
   }
 
@@ -66,9 +67,9 @@ export class ExpiryReminders {
     let sent = 0;
     let after: { expiresAt: number; id: string } | undefined;
     for (;;) {
-      const keys = await this.store.background.keys.expiryCandidates(account.id, now - EXPIRED_LOOKBACK_MS, until, PAGE, after);
+      const keys = await this.store.repos.keys.expiryCandidates(account.id, now - EXPIRED_LOOKBACK_MS, until, PAGE, after);
       if (keys.length === 0) break;
-      const done = await this.store.background.keyNotices.sentFor(keys.map((k) => k.id));
+      const done = await this.store.repos.keyNotices.sentFor(keys.map((k) => k.id));
       for (const key of keys) {
         const notice = dueNotice(key.expiresAt!, now, days);
         if (notice !== null && !done.has(noticeKey(key.id, notice, key.expiresAt!)) && (await this.send(account.id, key.id, key.expiresAt!, notice, now))) sent++;
@@ -102,25 +103,23 @@ export class ExpiryReminders {
   /** Runs a pass every `intervalMs` (and one at once), each failure handed to `onError`. */
   start(intervalMs: number, onError: (err: unknown) => void): void {
     if (this.timer !== null) return;
-    let running = false;
-    const pass = async () => {
-      if (running) return;
-      running = true;
-      try {
-        await this.run();
-      } catch (err) {
-        onError(err);
-      } finally {
-        running = false;
-      }
+    const pass = () => {
+      if (this.current !== null) return;
+      this.current = this.run()
+        .then(() => {}, onError)
+        .finally(() => {
+          this.current = null;
+        });
     };
     this.timer = setInterval(pass, intervalMs);
     this.timer.unref();
-    void pass();
+    pass();
   }
 
-  stop(): void {
+  /** Stops the passes, and waits for one that is running to end. */
+  async stop(): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    await this.current;
   }
 }

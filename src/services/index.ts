@@ -75,6 +75,9 @@ export function createServices({
   const creditsNotices = new CreditsNotices(store, catalog, clock, outbox);
   // Read at call time: the node sets its error reporting after wiring.
   tokens.credits.onSpent = creditsNotices.listener((err) => tokens.onBackgroundError(err));
+  sync.subscribe((event) => {
+    if (event.kind === 'settings_changed') creditsNotices.forget(event.accountId);
+  });
   return {
     audit,
     grants,

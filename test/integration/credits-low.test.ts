@@ -40,6 +40,12 @@ for (const store of STORES)
       assert.equal(audit.length, 2);
       assert.deepEqual(audit[0].actor, { kind: 'system', id: 'keyport', label: 'credits' });
       assert.deepEqual(audit[0].after, { remaining: 2, threshold: 2 });
+
+      // A new threshold counts from the next spend on (the cached one is forgotten).
+      await kp.api('PATCH', `/v1/accounts/${account}/settings`, { creditsLowThreshold: 50 });
+      await kp.api('PATCH', `/v1/accounts/${account}/keys/${key.id}`, { credits: { remaining: 55 } });
+      assert.equal((await kp.api('POST', '/v1/verify', { key: secret, cost: 5 })).body.credits.remaining, 50);
+      assert.equal((await lowNotices(account, 3)).length, 3);
     });
 
     test('a spend that jumps past the threshold counts; a key that starts below it never sends', async () => {
