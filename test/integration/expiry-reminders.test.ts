@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config.js';
 import { startKeyport, type RunningKeyport } from '../../src/server.js';
 import { createAccount, createKey, freshStore, startTestKeyport, STORES, TEST_TOKEN, type TestKeyport } from '../helpers/keyport.js';
 import { MemoryNotices } from '../helpers/notices.js';
+import { eventually } from '../helpers/oauth.js';
 import { ManualClock } from '../../src/domain/clock.js';
 
 const DAY = 86_400_000;
@@ -138,5 +139,20 @@ describe('expiry reminders with two nodes on PostgreSQL', () => {
     assert.equal(new Set(all()).size, 45, 'none twice: a reminder per threshold and the expiry for the first half, two reminders for the others');
     const audit = (await api('GET', `/v1/accounts/${account}/audit?limit=500`)).body.items.filter((e: any) => e.action.startsWith('key.expir'));
     assert.equal(audit.length, 60);
+  });
+});
+
+describe('expiry reminders on their own', () => {
+  test('a node runs its passes every KEYPORT_EXPIRY_SCAN_INTERVAL seconds, without being asked', async () => {
+    const sink = new MemoryNotices();
+    const kp = await startTestKeyport('sqlite', { KEYPORT_EXPIRY_SCAN_INTERVAL: '1' }, { notices: sink });
+    try {
+      const account = await createAccount(kp.api);
+      const { key } = await createKey(kp.api, account, { expiresAt: new Date(kp.clock.now() + 2 * DAY).toISOString() });
+      assert.ok(await eventually(async () => sink.of(account).length > 0, 30_000), 'a pass ran within 30 s');
+      assert.deepEqual(sink.of(account), [`key.expiring ${key.id}`]);
+    } finally {
+      await kp.stop();
+    }
   });
 });

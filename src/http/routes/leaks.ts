@@ -53,6 +53,7 @@ export const leakRoutes: FastifyPluginAsync<{ services: Services; config: Readon
       bodyLimit: ALERT_BODY_LIMIT,
       schema: {
         tags: ['leaks'],
+        security: [],
         summary: 'GitHub secret scanning partner alerts: tokens found in public, answered with a label each',
         description:
           "Called by GitHub, not by people. The body is a JSON array of {token, type, url, source}; headers Github-Public-Key-Identifier and Github-Public-Key-Signature (base64 DER ECDSA P-256 over the raw body) must verify against a configured key (KEYPORT_GITHUB_LEAK_KEYS or KEYPORT_GITHUB_LEAK_KEYS_FILE). Each Keyport key found (prefix and checksum, then its hash) is handled per its account's leakResponse and labelled true_positive; anything else false_positive, and nothing is changed for it.",
