@@ -240,7 +240,8 @@ export class KeysService {
   /**
    * A new secret for the key. The old one stops working at once, or stays valid for
    * `previousSecretValidFor` seconds so deployed clients can be switched without downtime.
-   * With a keyLifetime setting, the key's expiry restarts from now.
+   * With a keyLifetime setting, the key's expiry restarts from now. A leak report on the key is
+   * cleared: it was about the secret this replaces.
    */
   async resetSecret(account: Account, keyId: string, confirm: boolean, previousSecretValidFor: number, actor: Actor): Promise<IssuedKey> {
     if (confirm !== true) throw confirmationRequired('Resetting a secret');
@@ -276,6 +277,8 @@ export class KeysService {
         previousSecretHash: keepPrevious ? before.secretHash : null,
         previousSecretExpiresAt: keepPrevious ? now + previousSecretValidFor * 1000 : null,
         expiresAt: account.settings.keyLifetime === null ? before.expiresAt : now + account.settings.keyLifetime * 1000,
+        // A report of a leak was about the secret replaced here: the key is no longer exposed (the audit log keeps the report).
+        leak: null,
         updatedAt: now,
       };
       await repos.keys.update(after);

@@ -63,6 +63,14 @@ for (const store of STORES)
       // Found again elsewhere: still ours, nothing new happens.
       assert.deepEqual((await report(JSON.stringify(alert(secret)))).body[0].label, 'true_positive');
       assert.deepEqual(sink.of(account), [`key.leaked ${key.id}`]);
+
+      // The way out: regenerate (a new client id and secret) and switch the key on again.
+      const regenerated = (await kp.api('POST', `/v1/accounts/${account}/keys/${key.id}/regenerate`, { confirm: true })).body;
+      assert.equal(regenerated.key.leak, null, 'the report was about the secret that is gone');
+      await kp.api('PATCH', `/v1/accounts/${account}/keys/${key.id}`, { active: true });
+      const fresh = await accessToken(kp, regenerated.key.clientId, regenerated.secret);
+      assert.equal((await kp.api('POST', '/v1/verify', { token: fresh })).body.valid, true, 'tokens of the new client id work');
+      assert.equal((await report(JSON.stringify(alert(secret)))).body[0].label, 'false_positive', 'the old secret is no key of ours any more');
     });
 
     test('notify: the key keeps working, is marked, and key.leaked is sent', async () => {
