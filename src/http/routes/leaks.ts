@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../../config.js';
-import { LeakLabels, MAX_LEAK_REPORTS } from '../../contract/leaks.js';
+import Ajv from 'ajv';
+import { LeakAlertBody, LeakLabels } from '../../contract/leaks.js';
 import { AppError, validationError, type FieldError } from '../../domain/errors.js';
 import { verifyLeakSignature } from '../../domain/leak-keys.js';
 import type { Services } from '../../services/index.js';
@@ -10,30 +11,22 @@ import { problems } from '../schemas.js';
 /** An alert of up to MAX_LEAK_REPORTS tokens fits well within this. */
 const ALERT_BODY_LIMIT = 2 * 1024 * 1024;
 
-const OPTIONAL_TEXT = { url: 2000, source: 200 } as const;
+/** The alert's JSON Schema (contract/leaks.ts), checked once the signature has been. */
+const checkAlert = (() => {
+  const ajv = new Ajv.default({ allErrors: true, strict: false });
+  return ajv.compile<LeakAlertBody>(LeakAlertBody as object);
+})();
 
-/** Reads the alert's items, naming every bad field (the body's JSON Schema, checked after the signature). */
+/** Reads the alert's items, naming every bad field. */
 function readAlert(body: unknown): LeakReport[] {
-  if (!Array.isArray(body)) throw validationError('The alert must be a JSON array of {token, type, url, source}.', [{ pointer: '', detail: 'must be an array' }]);
-  if (body.length > MAX_LEAK_REPORTS) throw validationError(`An alert reports at most ${MAX_LEAK_REPORTS} tokens.`, [{ pointer: '', detail: `must have at most ${MAX_LEAK_REPORTS} items` }]);
-  const errors: FieldError[] = [];
-  const reports: LeakReport[] = [];
-  for (const [i, item] of body.entries()) {
-    if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-      errors.push({ pointer: `/${i}`, detail: 'must be an object' });
-      continue;
-    }
-    const { token, type, url, source } = item as Record<string, unknown>;
-    if (typeof token !== 'string' || token.length === 0 || token.length > 1000) errors.push({ pointer: `/${i}/token`, detail: 'must be a string of 1 to 1000 characters' });
-    if (typeof type !== 'string' || type.length > 200) errors.push({ pointer: `/${i}/type`, detail: 'must be a string of at most 200 characters' });
-    for (const [field, max] of Object.entries(OPTIONAL_TEXT)) {
-      const value = (item as Record<string, unknown>)[field];
-      if (value !== undefined && value !== null && (typeof value !== 'string' || value.length > max)) errors.push({ pointer: `/${i}/${field}`, detail: `must be a string of at most ${max} characters` });
-    }
-    reports.push({ token: token as string, type: type as string, url: typeof url === 'string' ? url : undefined, source: typeof source === 'string' ? source : undefined });
+  if (!checkAlert(body)) {
+    const errors: FieldError[] = (checkAlert.errors ?? []).map((e) => ({
+      pointer: e.keyword === 'required' ? `${e.instancePath}/${(e.params as { missingProperty: string }).missingProperty}` : e.instancePath,
+      detail: e.message ?? 'is not valid',
+    }));
+    throw validationError('The alert is not in the format of GitHub secret scanning (a JSON array of {token, type, url, source}): nothing was changed.', errors);
   }
-  if (errors.length) throw validationError('The alert is not in the format of GitHub secret scanning: nothing was changed.', errors);
-  return reports;
+  return body.map(({ token, type, url, source }) => ({ token, type, url: url ?? undefined, source: source ?? undefined }));
 }
 
 /**
