@@ -83,7 +83,8 @@ export interface Config {
   /**
    * KEYPORT_EXPIRY_SCAN_INTERVAL: seconds between a node's passes over keys about to expire or
    * expired, to send key.expiring and key.expired (default 60; 0 turns this node's passes off).
-   * Every node may run them: each notice is claimed in the store and sent once.
+   * Every node may run them: one node claims each interval's pass, and each notice is claimed in
+   * the store and sent once.
    */
   expiryScanIntervalSeconds: number;
 }

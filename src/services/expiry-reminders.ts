@@ -18,6 +18,11 @@ export const EXPIRED_LOOKBACK_MS = 7 * DAY_MS;
 /** How long claims are kept: longer than any reminder can come before its expiry, plus the lookback. */
 const CLAIMS_KEPT_MS = 366 * DAY_MS + EXPIRED_LOOKBACK_MS;
 
+/** The claim of a scheduled pass over one interval: `marker` numbers the interval. */
+const PASS_NOTICE = 'expiry.pass';
+/** Pass claims matter only while their interval lasts; they are kept a day. */
+const PASS_CLAIMS_KEPT_MS = DAY_MS;
+
 const PAGE = 500;
 
 /**
@@ -40,6 +45,10 @@ export function dueNotice(expiresAt: number, now: number, days: readonly number[
  * expiry instant) in the transaction that writes it to the outbox, so exactly one node sends it,
  * and a crash before the commit leaves it to the next pass. A key given a new expiry gets its
  * reminders again for that instant.
+ *
+ * Scheduled passes are claimed too (`tick`): of the nodes whose timers fire in one interval, the
+ * one whose claim lands scans, so the store is read once per interval however many nodes there
+ * are. A node that dies in its pass leaves the rest to the next interval's.
  */
 export class ExpiryReminders {
   private timer: NodeJS.Timeout | null = null;
@@ -58,7 +67,18 @@ export class ExpiryReminders {
     let sent = 0;
     for (const account of await this.store.repos.accounts.list()) sent += await this.runAccount(account, now);
     await this.store.repos.keyNotices.purge(now - CLAIMS_KEPT_MS);
+    await this.store.repos.keyNotices.purge(now - PASS_CLAIMS_KEPT_MS, PASS_NOTICE);
     return sent;
+  }
+
+  /**
+   * The scheduled pass of the interval of `intervalMs` that `now` falls in: run when this node
+   * claims it, skipped (null) when another node did.
+   */
+  async tick(intervalMs: number): Promise<number | null> {
+    const now = this.clock.now();
+    const claimed = await this.store.repos.keyNotices.claim({ keyId: '', accountId: '', notice: PASS_NOTICE, marker: Math.floor(now / intervalMs) }, now);
+    return claimed ? this.run() : null;
   }
 
   private async runAccount(account: Account, now: number): Promise<number> {
@@ -105,7 +125,7 @@ export class ExpiryReminders {
     if (this.timer !== null) return;
     const pass = () => {
       if (this.current !== null) return;
-      this.current = this.run()
+      this.current = this.tick(intervalMs)
         .then(() => {}, onError)
         .finally(() => {
           this.current = null;

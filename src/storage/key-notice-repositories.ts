@@ -40,9 +40,11 @@ export class KeyNoticesRepository {
     return sent;
   }
 
-  /** Forgets claims older than `before` (their keys expired long ago, or were deleted). */
-  async purge(before: number): Promise<number> {
-    const result = await this.db.deleteFrom('keyNotices').where('sentAt', '<', before).executeTakeFirst();
+  /** Forgets claims older than `before` (their keys expired long ago, or were deleted), or only those of one notice. */
+  async purge(before: number, notice?: string): Promise<number> {
+    let query = this.db.deleteFrom('keyNotices').where('sentAt', '<', before);
+    if (notice !== undefined) query = query.where('notice', '=', notice);
+    const result = await query.executeTakeFirst();
     return Number(result.numDeletedRows);
   }
 }

@@ -140,6 +140,20 @@ describe('expiry reminders with two nodes on PostgreSQL', () => {
     const audit = (await api('GET', `/v1/accounts/${account}/audit?limit=500`)).body.items.filter((e: any) => e.action.startsWith('key.expir'));
     assert.equal(audit.length, 60);
   });
+
+  test('of the scheduled passes of one interval, one node runs and the others skip', async () => {
+    const { apiClient } = await import('../helpers/keyport.js');
+    const api = apiClient(nodes[1]!.url, TEST_TOKEN);
+    const account = await createAccount(api);
+    const { key } = await createKey(api, account, { expiresAt: new Date(clock.now() + 3 * DAY).toISOString() });
+    clock.advance(60_000);
+    const ticks = await Promise.all([...nodes, ...nodes].map((node) => node.services.expiry.tick(60_000)));
+    assert.equal(ticks.filter((t) => t === null).length, 3, 'three of four skipped');
+    assert.deepEqual(ticks.filter((t) => t !== null), [1]);
+    assert.deepEqual([...sinks[0]!.of(account), ...sinks[1]!.of(account)], [`key.expiring ${key.id}`]);
+    clock.advance(60_000);
+    assert.equal((await Promise.all(nodes.map((node) => node.services.expiry.tick(60_000)))).filter((t) => t === null).length, 1, 'the next interval is claimed anew');
+  });
 });
 
 describe('expiry reminders on their own', () => {
@@ -149,6 +163,8 @@ describe('expiry reminders on their own', () => {
     try {
       const account = await createAccount(kp.api);
       const { key } = await createKey(kp.api, account, { expiresAt: new Date(kp.clock.now() + 2 * DAY).toISOString() });
+      // The pass at start-up claimed the current interval: the test clock moves on to the next.
+      kp.clock.advance(1000);
       assert.ok(await eventually(async () => sink.of(account).length > 0, 30_000), 'a pass ran within 30 s');
       assert.deepEqual(sink.of(account), [`key.expiring ${key.id}`]);
     } finally {
