@@ -79,7 +79,7 @@ export class LeaksService {
         leak: { reportedAt: now, source: report.source ? `${scanner}:${report.source}` : scanner, url: report.url ?? null },
         updatedAt: now,
       };
-      await repos.keys.update(after);
+      if (!(await repos.keys.markLeaked(after.id, after.leak!, revoke, now))) return { key: before, handled: 'already_reported' as const };
       const view = toKeyView(this.catalog, after, now);
       await this.outbox.record(repos, {
         audit: {

@@ -3,7 +3,7 @@ import type { Database } from './schema.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
-/** A notice about a key's state that is sent once: `notice` names it, `marker` the state (an expiry instant, a top-up). */
+/** A notice about a key's state that is sent once: `notice` names it, `marker` the state (the expiry instant; for a scheduled pass, its interval). */
 export interface KeyNoticeClaim {
   keyId: string;
   accountId: string;

@@ -393,6 +393,22 @@ export class KeysRepository {
     return rows.map(toKey);
   }
 
+  /**
+   * Marks a key reported leaked (switching it off too when `deactivate`), unless it is marked
+   * already: one statement, so of two reports of one key at once, exactly one lands. True when this
+   * one did.
+   */
+  async markLeaked(id: string, leak: NonNullable<KeyRecord['leak']>, deactivate: boolean, at: number): Promise<boolean> {
+    const row = await this.db
+      .updateTable('keys')
+      .set({ leakedAt: leak.reportedAt, leakSource: leak.source, leakUrl: leak.url, updatedAt: at, ...(deactivate ? { active: 0 } : {}) })
+      .where('id', '=', id)
+      .where('leakedAt', 'is', null)
+      .returning('id')
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** Deletes the given keys of the account; returns the ids that existed and were deleted. */
   async deleteMany(accountId: string, ids: readonly string[]): Promise<string[]> {
     if (ids.length === 0) return [];

@@ -90,9 +90,9 @@ export interface KeysTable {
 /** A notice sent about a key's state; the primary key (key, notice, marker) is the one-node claim. */
 export interface KeyNoticesTable {
   keyId: string;
-  /** `key.expiring:<days>`, `key.expired`, `key.credits_low`. */
+  /** `key.expiring:<days>`, `key.expired`; `expiry.pass` (key id '') claims a scheduled pass. */
   notice: string;
-  /** The state it is about: the expiry instant, or the credits' top-up. */
+  /** The state it is about: the expiry instant (for a pass, the number of its interval). */
   marker: number;
   accountId: string;
   sentAt: number;

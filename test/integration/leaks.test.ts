@@ -88,6 +88,16 @@ for (const store of STORES)
       assert.equal(entry.after.leakResponse, 'notify');
     });
 
+    test('the same key reported several times at once is handled once', async () => {
+      const account = await createAccount(kp.api);
+      const { key, secret } = await createKey(kp.api, account);
+      const bodies = ['content', 'commit', 'gist'].map((source) => JSON.stringify([{ token: secret, type: 'keyport_client_secret', url: `https://github.com/x/${source}`, source }]));
+      const answers = await Promise.all(bodies.map((body) => report(body)));
+      assert.deepEqual(answers.map((a) => [a.status, a.body[0].label]), bodies.map(() => [200, 'true_positive']));
+      assert.deepEqual(sink.of(account), [`key.leaked ${key.id}`]);
+      assert.equal((await kp.api('GET', `/v1/accounts/${account}/audit?action=key.leaked`)).body.items.length, 1);
+    });
+
     test('a management token found in public is revoked at once and audited', async () => {
       const account = await createAccount(kp.api);
       const created = (await kp.api('POST', `/v1/accounts/${account}/service-tokens`, { name: 'Shop gateway' })).body;

@@ -8,9 +8,9 @@ import type { Dialect } from '../schema.js';
  *   (credits left at which key.credits_low is sent).
  * - keys: when and where a leak of the key was reported.
  * - key_notices: one row per notice sent about a key's state (a reminder per threshold, its
- *   expiry, its credits running low). The primary key is the claim: the node whose insert lands
+ *   expiry) and per scheduled pass. The primary key is the claim: the node whose insert lands
  *   sends the notice, in the same transaction; every other node's insert finds the row and sends
- *   nothing. `marker` ties the row to the state it is about (the expiry instant, the top-up), so a
+ *   nothing. `marker` ties the row to the state it is about (the expiry instant), so a
  *   key whose expiry is moved gets its reminders again.
  */
 export const expiryLeaks = (_dialect: Dialect): Migration => ({
