@@ -120,7 +120,10 @@ export class ExpiryReminders {
     });
   }
 
-  /** Runs a pass every `intervalMs` (and one at once), each failure handed to `onError`. */
+  /**
+   * Runs a pass every `intervalMs`, each failure handed to `onError`. The first comes one interval
+   * after start, not at once: a starting node serves its first requests undisturbed.
+   */
   start(intervalMs: number, onError: (err: unknown) => void): void {
     if (this.timer !== null) return;
     const pass = () => {
@@ -133,7 +136,6 @@ export class ExpiryReminders {
     };
     this.timer = setInterval(pass, intervalMs);
     this.timer.unref();
-    pass();
   }
 
   /** Stops the passes, and waits for one that is running to end. */
