@@ -70,6 +70,7 @@ export async function seed(dataDir: string, total: number, bigAccountKeys: numbe
       credits: null,
       meta: null,
       externalId: null,
+      leak: null,
     };
   };
 

@@ -4,6 +4,7 @@ import { buildCatalog, type Catalog, type CatalogInput } from './domain/catalog.
 import { DEFAULT_CATALOG } from './domain/default-catalog.js';
 import { parseKek, type Kek } from './domain/envelope.js';
 import { IpAllowlist, parseAddressList } from './domain/usage-controls.js';
+import { parseLeakKeys, type LeakKeys } from './domain/leak-keys.js';
 import { DEFAULT_STORE_TIMEOUTS, type StorageOptions, type StoreTimeouts } from './storage/database.js';
 
 /** Keyport's configuration, read once from the environment at start-up. */
@@ -72,6 +73,20 @@ export interface Config {
    * are logged once, then summed up in one line with their count (default 10).
    */
   logRepeatIntervalSeconds: number;
+  /**
+   * KEYPORT_GITHUB_LEAK_KEYS (the keys themselves) or KEYPORT_GITHUB_LEAK_KEYS_FILE (a file holding
+   * them): the ECDSA P-256 public keys GitHub secret scanning signs its alerts with, as GitHub's
+   * JSON document (https://api.github.com/meta/public_keys/secret_scanning) or PEM. Unset:
+   * POST /v1/leaks/github answers 404 leak_reports_not_configured. Never fetched at run time.
+   */
+  githubLeakKeys: LeakKeys | null;
+  /**
+   * KEYPORT_EXPIRY_SCAN_INTERVAL: seconds between a node's passes over keys about to expire or
+   * expired, to send key.expiring and key.expired (default 60; 0 turns this node's passes off).
+   * Every node may run them: one node claims each interval's pass, and each notice is claimed in
+   * the store and sent once.
+   */
+  expiryScanIntervalSeconds: number;
 }
 
 /** What a node answers for credentials it cannot re-check while its view of the cluster event log is too old. */
@@ -210,8 +225,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     trustedProxies = parsed.value;
   }
 
+  let githubLeakKeys: LeakKeys | null = null;
+  const leakKeys = env.KEYPORT_GITHUB_LEAK_KEYS?.trim();
+  const leakKeysFile = env.KEYPORT_GITHUB_LEAK_KEYS_FILE?.trim();
+  if (leakKeys && leakKeysFile) problems.push('Set KEYPORT_GITHUB_LEAK_KEYS or KEYPORT_GITHUB_LEAK_KEYS_FILE, not both');
+  else if (leakKeys || leakKeysFile) {
+    const name = leakKeys ? 'KEYPORT_GITHUB_LEAK_KEYS' : `KEYPORT_GITHUB_LEAK_KEYS_FILE ${leakKeysFile}`;
+    try {
+      githubLeakKeys = parseLeakKeys(leakKeys ?? readFileSync(leakKeysFile!, 'utf8'));
+    } catch (err) {
+      problems.push(`${name}: ${(err as Error).message}`);
+    }
+  }
+  const expiryScanIntervalSeconds = parseInteger(env, 'KEYPORT_EXPIRY_SCAN_INTERVAL', 60, 0, 86_400, problems, ' seconds');
+
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   return Object.freeze({
+    githubLeakKeys,
+    expiryScanIntervalSeconds,
     port,
     host,
     publicUrl,

@@ -10,6 +10,7 @@ import { createServices, type Services } from './services/index.js';
 import { kekFromBytes, Keyring, parseKek, type Kek } from './domain/envelope.js';
 import { isStoreUnavailable, openStorage, redactUrl, StorageError, storeFailureCause } from './storage/database.js';
 import { Store } from './storage/repositories.js';
+import type { NoticeSink } from './services/notices.js';
 
 export interface RunningKeyport {
   app: FastifyInstance;
@@ -34,7 +35,7 @@ export interface RunningKeyport {
  */
 export async function startKeyport(
   config: Readonly<Config>,
-  options: { clock?: Clock; logLevel?: string } = {},
+  options: { clock?: Clock; logLevel?: string; notices?: NoticeSink } = {},
 ): Promise<RunningKeyport> {
   const logging = createLogging(options.logLevel === undefined ? false : { level: options.logLevel }, undefined, config.logRepeatIntervalSeconds * 1000);
   const { log } = logging;
@@ -50,7 +51,7 @@ export async function startKeyport(
     await storage.close();
     throw err;
   }
-  const services = createServices({ store: new Store(storage), catalog: config.catalog, clock: options.clock ?? systemClock, keyring, oauth: config.oauth });
+  const services = createServices({ store: new Store(storage), catalog: config.catalog, clock: options.clock ?? systemClock, keyring, oauth: config.oauth, notices: options.notices });
   let app: FastifyInstance | undefined;
   try {
     services.tokens.onBackgroundError = (err) =>
@@ -67,6 +68,7 @@ export async function startKeyport(
     // Only once the node listens: a start that fails (the port taken) must not make a token that
     // is never shown; the next start makes it and prints it then.
     const generatedToken = await whileUnreachable(() => services.auth.ensurePlatformToken(config.bootstrapToken), deadline, log, storage.describe);
+    if (config.expiryScanIntervalSeconds > 0) services.expiry.start(config.expiryScanIntervalSeconds * 1000, (err) => services.tokens.onBackgroundError(err));
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -88,6 +90,7 @@ export async function startKeyport(
         } finally {
           clearInterval(idle);
         }
+        await services.expiry.stop();
         await services.tokens.stop();
         logging.errors.flush();
         await storage.close();
@@ -95,6 +98,7 @@ export async function startKeyport(
     };
   } catch (err) {
     await app?.close().catch(() => {});
+    await services.expiry.stop();
     await services.tokens.stop().catch(() => {});
     await storage.close();
     throw err;

@@ -2,7 +2,8 @@ import { Command, Option } from 'commander';
 import type { ApiClient } from './client.js';
 import { printFields, printJson, printTable } from './output.js';
 import { boolean, integer } from './parse.js';
-import { SECRET_REVEAL_POLICIES, SETTING_BOUNDS } from '../domain/settings.js';
+import { LEAK_RESPONSES, SECRET_REVEAL_POLICIES, SETTING_BOUNDS } from '../domain/settings.js';
+import { InvalidArgumentError } from 'commander';
 
 type Globals = () => { client: ApiClient; json: boolean };
 
@@ -18,6 +19,9 @@ function printAccount(account: any): void {
     ['secret reveal', s.secretReveal],
     ['new REST keys active', s.defaultActive.client_secret],
     ['new token keys active', s.defaultActive.token],
+    ['expiry reminders', s.expiryNoticeDays.length ? `${s.expiryNoticeDays.join(', ')} days before` : 'none'],
+    ['leaked keys', s.leakResponse === 'revoke' ? 'revoke' : 'notify only'],
+    ['credits low at', s.creditsLowThreshold],
     ['created', account.createdAt],
   ]);
 }
@@ -91,6 +95,9 @@ export function accountsCommand(globals: Globals): Command {
     .addOption(new Option('--secret-reveal <policy>', 'whether secrets can be revealed later').choices(SECRET_REVEAL_POLICIES))
     .option('--default-active-rest <bool>', 'new client_secret keys start active', boolean)
     .option('--default-active-token <bool>', 'new token keys start active', boolean)
+    .option('--expiry-notice-days <days|none>', 'days before expiry a key.expiring reminder goes out, comma-separated (e.g. 30,7,1; "none": no reminders)', noticeDays)
+    .addOption(new Option('--leak-response <response>', 'what a key reported leaked gets: switched off with its tokens revoked, or kept working').choices(LEAK_RESPONSES))
+    .option('--credits-low-threshold <n>', 'credits left at which key.credits_low is sent', integer(b.creditsLowThreshold.min, b.creditsLowThreshold.max))
     .action(async (account: string, opts: Record<string, unknown>) => {
       const { client, json } = globals();
       const patch: Record<string, unknown> = {};
@@ -98,6 +105,9 @@ export function accountsCommand(globals: Globals): Command {
       if (opts.keyLifetime !== undefined) patch.keyLifetime = opts.keyLifetime;
       if (opts.keyLimit !== undefined) patch.keyLimitPerEnvironment = opts.keyLimit;
       if (opts.secretReveal !== undefined) patch.secretReveal = opts.secretReveal;
+      if (opts.expiryNoticeDays !== undefined) patch.expiryNoticeDays = opts.expiryNoticeDays;
+      if (opts.leakResponse !== undefined) patch.leakResponse = opts.leakResponse;
+      if (opts.creditsLowThreshold !== undefined) patch.creditsLowThreshold = opts.creditsLowThreshold;
       const defaultActive: Record<string, unknown> = {};
       if (opts.defaultActiveRest !== undefined) defaultActive.client_secret = opts.defaultActiveRest;
       if (opts.defaultActiveToken !== undefined) defaultActive.token = opts.defaultActiveToken;
@@ -109,4 +119,14 @@ export function accountsCommand(globals: Globals): Command {
     });
 
   return cmd;
+}
+
+/** `30,7,1` or `none`: the expiry reminder thresholds, in days. */
+function noticeDays(value: string): number[] {
+  if (value.trim() === 'none') return [];
+  const { min, max, maxItems } = SETTING_BOUNDS.expiryNoticeDays;
+  const days = value.split(',').map((part) => integer(min, max)(part.trim()));
+  if (days.length > maxItems) throw new InvalidArgumentError(`at most ${maxItems} thresholds.`);
+  if (new Set(days).size !== days.length) throw new InvalidArgumentError('each threshold once.');
+  return days;
 }

@@ -48,6 +48,7 @@ function printKey(key: Key): void {
     ['credits', key.credits === null ? 'unlimited' : describeCredits(key.credits)],
     ['external id', key.externalId],
     ['meta', key.meta],
+    ['leak reported', key.leak === null ? 'no' : `${key.leak.reportedAt}${key.leak.source ? ` by ${key.leak.source}` : ''}${key.leak.url ? ` at ${key.leak.url}` : ''}`],
   ]);
 }
 
@@ -154,6 +155,9 @@ export function keysCommand(globals: Globals): Command {
     .option('--updated-to <date>', 'updated at or before', dateTime)
     .option('--external-id <id>', "keys of this owner (the customer's own id)")
     .option('--unused-since <date>', 'keys not used since then (never used, or last used before it)', dateTime)
+    .option('--expires-before <date>', 'keys that expire (or expired) before then', dateTime)
+    .option('--expires-after <date>', 'keys that expire after then', dateTime)
+    .option('--expires-within <days>', 'keys that have not expired and expire within this many days (sets both of the above)', integer(1, 3660))
     .option('--sort <field>', `sort by ${SORT_FIELDS.join(', ')}; a leading '-' sorts descending, e.g. -lastUsedAt`, sortOption, DEFAULT_SORT)
     .option('--limit <n>', `keys per page (1-${MAX_PAGE_SIZE})`, integer(1, MAX_PAGE_SIZE), DEFAULT_PAGE_SIZE)
     .option('--cursor <cursor>', 'continue after a previous page')
@@ -161,6 +165,9 @@ export function keysCommand(globals: Globals): Command {
     .action(async (opts) => {
       const { client, json } = globals();
       if (opts.active && opts.inactive) throw new CliError('--active and --inactive exclude each other.', 2);
+      if (opts.expiresWithin !== undefined && (opts.expiresBefore !== undefined || opts.expiresAfter !== undefined))
+        throw new CliError('--expires-within sets --expires-before and --expires-after: give one or the others.', 2);
+      const now = Date.now();
       const query = {
         environment: opts.environment,
         kind: opts.kind,
@@ -174,6 +181,8 @@ export function keysCommand(globals: Globals): Command {
         updatedTo: opts.updatedTo,
         externalId: opts.externalId,
         unusedSince: opts.unusedSince,
+        expiresBefore: opts.expiresWithin !== undefined ? new Date(now + opts.expiresWithin * 86_400_000).toISOString() : opts.expiresBefore,
+        expiresAfter: opts.expiresWithin !== undefined ? new Date(now).toISOString() : opts.expiresAfter,
         sort: opts.sort,
         limit: opts.limit,
       };

@@ -1,5 +1,5 @@
 import { PERMISSIONS } from '../domain/principal.js';
-import { AccountSettingsSchema, SECRET_REVEAL_POLICIES, SETTING_BOUNDS } from '../domain/settings.js';
+import { AccountSettingsSchema, LEAK_RESPONSES, SECRET_REVEAL_POLICIES, SETTING_BOUNDS } from '../domain/settings.js';
 import { CREDENTIAL_TYPES } from '../domain/environment.js';
 import { KeyRef } from './keys.js';
 import { TEXT_LIMITS } from '../domain/text-limits.js';
@@ -41,7 +41,7 @@ export type CreatedAccount = Static<typeof CreatedAccount>;
 
 export const AccountList = Type.Object({ items: Type.Array(AccountRef) });
 
-const bounded = (name: keyof typeof SETTING_BOUNDS) => ({ minimum: SETTING_BOUNDS[name].min, maximum: SETTING_BOUNDS[name].max });
+const bounded = (name: Exclude<keyof typeof SETTING_BOUNDS, 'expiryNoticeDays'>) => ({ minimum: SETTING_BOUNDS[name].min, maximum: SETTING_BOUNDS[name].max });
 
 /** A settings change: every field optional; defaultActive may name one credential type only. */
 export const SettingsPatch = Type.Object(
@@ -50,6 +50,15 @@ export const SettingsPatch = Type.Object(
     keyLifetime: Type.Optional(Type.Unsafe<number | null>({ type: ['integer', 'null'], ...bounded('keyLifetime') })),
     keyLimitPerEnvironment: Type.Optional(Type.Integer(bounded('keyLimitPerEnvironment'))),
     secretReveal: Type.Optional(oneOf(SECRET_REVEAL_POLICIES)),
+    expiryNoticeDays: Type.Optional(
+      Type.Array(Type.Integer({ minimum: SETTING_BOUNDS.expiryNoticeDays.min, maximum: SETTING_BOUNDS.expiryNoticeDays.max }), {
+        maxItems: SETTING_BOUNDS.expiryNoticeDays.maxItems,
+        uniqueItems: true,
+        description: 'Days before expiry a key.expiring notice goes out, e.g. [30, 7, 1]; [] for none.',
+      }),
+    ),
+    leakResponse: Type.Optional(oneOf(LEAK_RESPONSES)),
+    creditsLowThreshold: Type.Optional(Type.Integer(bounded('creditsLowThreshold'))),
     defaultActive: Type.Optional(
       Type.Object(Object.fromEntries(CREDENTIAL_TYPES.map((t) => [t, Type.Optional(Type.Boolean())])) as Record<(typeof CREDENTIAL_TYPES)[number], ReturnType<typeof Type.Optional<ReturnType<typeof Type.Boolean>>>>, {
         additionalProperties: false,

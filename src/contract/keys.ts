@@ -59,6 +59,16 @@ export const Key = Type.Object({
   credits: nullable(CreditsView),
   meta: MetaSchema,
   externalId: ExternalIdSchema,
+  leak: nullable(
+    Type.Object(
+      {
+        reportedAt: timestamp,
+        source: nullable(Type.String()),
+        url: nullable(Type.String()),
+      },
+      { description: 'The first report of this key found in public (e.g. by GitHub secret scanning); null: none.' },
+    ),
+  ),
 });
 export type Key = Static<typeof Key>;
 export const KeyRef = ref('Key', Key);
@@ -127,6 +137,8 @@ export const ListKeysQuery = Type.Object(
     updatedTo: Type.Optional(dateFilter),
     externalId: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: "Keys of this owner (the customer's own id)." })),
     unusedSince: Type.Optional({ ...dateFilter, description: 'Keys not used since then: never used, or last used before it.' }),
+    expiresBefore: Type.Optional({ ...dateFilter, description: 'Keys that expire (or expired) before then; a plain date means its start. Keys without expiry never match.' }),
+    expiresAfter: Type.Optional({ ...dateFilter, description: 'Keys that expire after then (with expiresBefore: a window, e.g. the next 7 days).' }),
     sort: Type.Optional(
       Type.String({
         pattern: `^-?(${SORT_FIELDS.join('|')})$`,

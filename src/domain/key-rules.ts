@@ -139,6 +139,7 @@ export function newKeyRecord(input: {
       credits: input.credits ?? null,
       meta: input.meta ?? null,
       externalId: input.externalId ?? null,
+      leak: null,
     },
   };
 }

@@ -49,6 +49,17 @@ export interface KeyRecord {
   meta: Record<string, unknown> | null;
   /** The customer's own id for the key's owner; null: none. */
   externalId: string | null;
+  /** The first report of the key's secret found in public (a secret scanner's alert); null: none. */
+  leak: KeyLeak | null;
+}
+
+/** Where and when a key's secret was reported found in public. */
+export interface KeyLeak {
+  reportedAt: number;
+  /** What found it, e.g. `github` with the alert's source (`content`, `commit`, ...). */
+  source: string | null;
+  /** The public URL the secret was found at, as reported. */
+  url: string | null;
 }
 
 /** A key's rate limit: `limit` requests per fixed window of `windowSeconds`. */
@@ -81,6 +92,10 @@ export interface KeyFilter {
   externalId?: string;
   /** Keys not used since this instant (epoch ms): never used, or last used before it. */
   unusedSince?: number;
+  /** Keys with an expiry before this instant (epoch ms), expired ones included. */
+  expiresBefore?: number;
+  /** Keys with an expiry after this instant (epoch ms). */
+  expiresAfter?: number;
 }
 
 export interface KeySort {

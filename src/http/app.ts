@@ -24,6 +24,7 @@ import { usageRoutes } from './routes/usage.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 import { keyCountRoutes } from './routes/key-counts.js';
 import { portalRoutes } from './routes/portal.js';
+import { leakRoutes } from './routes/leaks.js';
 import { sharedSchemas } from './schemas.js';
 
 export interface AppOptions {
@@ -101,6 +102,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(wellKnownRoutes, { services, config });
   await app.register(signingKeyRoutes, { services });
   await app.register(keyCountRoutes, { services });
+  await app.register(leakRoutes, { services, config });
   await app.register(portalRoutes);
   return app;
 }

@@ -5,7 +5,7 @@ import { notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { Account } from '../domain/model.js';
 import type { Actor } from '../domain/principal.js';
-import { DEFAULT_SETTINGS } from '../domain/settings.js';
+import { DEFAULT_SETTINGS, normaliseNoticeDays } from '../domain/settings.js';
 import { newKeyRecord } from '../domain/key-rules.js';
 import type { CreateAccountInput, SettingsPatch } from '../contract/accounts.js';
 import type { Key } from '../contract/keys.js';
@@ -93,6 +93,9 @@ export class AccountsService {
           keyLimitPerEnvironment: patch.keyLimitPerEnvironment ?? s.keyLimitPerEnvironment,
           secretReveal: patch.secretReveal ?? s.secretReveal,
           defaultActive: { ...s.defaultActive, ...patch.defaultActive },
+          expiryNoticeDays: patch.expiryNoticeDays !== undefined ? normaliseNoticeDays(patch.expiryNoticeDays) : s.expiryNoticeDays,
+          leakResponse: patch.leakResponse ?? s.leakResponse,
+          creditsLowThreshold: patch.creditsLowThreshold ?? s.creditsLowThreshold,
         },
         updatedAt: this.clock.now(),
       };

@@ -15,8 +15,11 @@ export interface AuditEvent {
   after?: unknown;
 }
 
-/** Who did it, for an entry: an operator, a token, or an anonymous caller (a failed login). */
-export type AuditActor = Actor | { anonymous: string; sourceIp: string };
+/**
+ * Who did it, for an entry: an operator, a token, an anonymous caller (a failed login), or Keyport
+ * itself (`system`: a scheduled reminder, a report from a secret scanner) with what acted.
+ */
+export type AuditActor = Actor | { anonymous: string; sourceIp: string } | { system: string; sourceIp?: string | null };
 
 /**
  * Fields that must never reach the log, whatever object is handed in. A flag of the same name is no
@@ -61,7 +64,9 @@ export class AuditService {
     const who =
       'principal' in actor
         ? { actorKind: actor.principal.kind, actorId: actor.principal.id, actorLabel: actor.principal.label }
-        : { actorKind: 'anonymous', actorId: 'anonymous', actorLabel: actor.anonymous };
+        : 'system' in actor
+          ? { actorKind: 'system', actorId: 'keyport', actorLabel: actor.system }
+          : { actorKind: 'anonymous', actorId: 'anonymous', actorLabel: actor.anonymous };
     const at = this.clock.now();
     await repos.audit.append({
       id: this.nextId(at),
@@ -69,7 +74,7 @@ export class AuditService {
       at,
       action: event.action,
       ...who,
-      sourceIp: actor.sourceIp,
+      sourceIp: actor.sourceIp ?? null,
       keyId: event.keyId ?? null,
       targetId: event.targetId ?? null,
       before: scrub(event.before),

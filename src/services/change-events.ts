@@ -1,4 +1,5 @@
 import { SETTING_BOUNDS } from '../domain/settings.js';
+import type { KeyRecord } from '../domain/model.js';
 import type { GrantRecord } from '../storage/operator-repositories.js';
 import type { NewClusterEvent } from '../storage/oauth-repositories.js';
 import type { KeyChange } from './keys-service.js';
@@ -89,4 +90,16 @@ export function membersChangedEvent(accountId: string, operatorId: string, chang
 /** A personal or service token revoked: every node forgets cached principals. */
 export function apiTokenRevokedEvent(accountId: string | null, tokenId: string, now: number): NewClusterEvent {
   return event('api_token_revoked', accountId, now, { changeType: 'revoked', targetId: tokenId });
+}
+
+/**
+ * A key reported leaked: every node forgets what it cached of it (it may have been switched off)
+ * and, with `revokeTokens`, every access token of its client id stops for as long as one can live
+ * (the key should be regenerated, which gives it a new client id).
+ */
+export function keyLeakedEvents(before: KeyRecord, after: KeyRecord, revokeTokens: boolean, now: number): NewClusterEvent[] {
+  const events = [event('key_changed', after.accountId, now, { changeType: 'leaked', keyId: after.id, lookups: changeLookups({ before, after }) })];
+  if (revokeTokens && after.clientId !== null)
+    events.push(event('client_revoked', after.accountId, now, { changeType: 'leaked', keyId: after.id, clientId: after.clientId }, MAX_TOKEN_TTL_MS));
+  return events;
 }

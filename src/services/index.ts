@@ -13,6 +13,10 @@ import { createTokenServices, type TokenServices } from './oauth-services.js';
 import { OperatorsService } from './operators-service.js';
 import { Outbox } from './outbox.js';
 import { UsageService } from './usage-service.js';
+import { CreditsNotices } from './credits-notices.js';
+import { ExpiryReminders } from './expiry-reminders.js';
+import { LeaksService } from './leaks-service.js';
+import type { NoticeSink } from './notices.js';
 
 /** Every service of a Keyport node, wired over one store. */
 export interface Services {
@@ -32,13 +36,34 @@ export interface Services {
   usage: UsageService;
   /** Access tokens and verification: the OAuth endpoints, the hot path, their background tasks. */
   tokens: TokenServices;
+  /** key.expiring and key.expired, sent once per key and threshold by whichever node claims them. */
+  expiry: ExpiryReminders;
+  /** key.credits_low, when a spend takes a key's credits to its account's threshold. */
+  creditsNotices: CreditsNotices;
+  /** Reports of keys found in public (GitHub secret scanning). */
+  leaks: LeaksService;
 }
 
-export function createServices({ store, catalog, clock, keyring, oauth }: { store: Store; catalog: Catalog; clock: Clock; keyring: Keyring; oauth?: OAuthConfig }): Services {
+export function createServices({
+  store,
+  catalog,
+  clock,
+  keyring,
+  oauth,
+  notices,
+}: {
+  store: Store;
+  catalog: Catalog;
+  clock: Clock;
+  keyring: Keyring;
+  oauth?: OAuthConfig;
+  /** Where the notices of changes go (the account's webhooks); by default they are discarded. */
+  notices?: NoticeSink;
+}): Services {
   const config = oauth ?? defaultOAuthConfig();
   const sync = new ClusterSync(store, clock, config.syncIntervalMs, config.maxStalenessMs);
   const audit = new AuditService(store, clock);
-  const outbox = new Outbox(store, audit, sync);
+  const outbox = new Outbox(store, audit, sync, notices);
   const auth = new AuthService(store, clock);
   const grants = new GrantsService(store, catalog, clock, outbox);
   // Cached permissions are forgotten on every node when a membership or a management token changes anywhere.
@@ -46,6 +71,13 @@ export function createServices({ store, catalog, clock, keyring, oauth }: { stor
     if (event.kind === 'members_changed' || event.kind === 'api_token_revoked') auth.invalidate();
   });
   const usage = new UsageService(store, clock);
+  const tokens = createTokenServices({ store, catalog, clock, keyring, auth, grants, sync, outbox, usageAnalytics: usage, config });
+  const creditsNotices = new CreditsNotices(store, catalog, clock, outbox);
+  // Read at call time: the node sets its error reporting after wiring.
+  tokens.credits.onSpent = creditsNotices.listener((err) => tokens.onBackgroundError(err));
+  sync.subscribe((event) => {
+    if (event.kind === 'settings_changed') creditsNotices.forget(event.accountId);
+  });
   return {
     audit,
     grants,
@@ -59,6 +91,9 @@ export function createServices({ store, catalog, clock, keyring, oauth }: { stor
     auth,
     outbox,
     usage,
-    tokens: createTokenServices({ store, catalog, clock, keyring, auth, grants, sync, outbox, usageAnalytics: usage, config }),
+    tokens,
+    expiry: new ExpiryReminders(store, catalog, clock, outbox),
+    creditsNotices,
+    leaks: new LeaksService(store, catalog, clock, outbox),
   };
 }

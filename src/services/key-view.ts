@@ -40,6 +40,7 @@ export function toKeyView(catalog: Catalog, key: KeyRecord, now: number): Key {
     credits: key.credits === null ? null : creditsView(key.credits, now),
     meta: key.meta,
     externalId: key.externalId,
+    leak: key.leak === null ? null : { reportedAt: iso(key.leak.reportedAt)!, source: key.leak.source, url: key.leak.url },
   };
 }
 

@@ -177,11 +177,11 @@ export class KeysService {
     const filter: KeyFilter = {};
     for (const field of ['environment', 'kind', 'credentialType', 'active', 'channel', 'q', 'externalId'] as const)
       if (query[field] !== undefined) (filter as Record<string, unknown>)[field] = query[field];
-    for (const [field, endOfDay] of [['createdFrom', false], ['createdTo', true], ['updatedFrom', false], ['updatedTo', true], ['unusedSince', false]] as const) {
+    for (const [field, endOfDay] of [['createdFrom', false], ['createdTo', true], ['updatedFrom', false], ['updatedTo', true], ['unusedSince', false], ['expiresBefore', false], ['expiresAfter', false]] as const) {
       const value = query[field];
       if (value !== undefined) filter[field] = Date.parse(value) + (endOfDay && /^\d{4}-\d{2}-\d{2}$/.test(value) ? 86_399_999 : 0);
     }
-    for (const [from, to] of [['createdFrom', 'createdTo'], ['updatedFrom', 'updatedTo']] as const)
+    for (const [from, to] of [['createdFrom', 'createdTo'], ['updatedFrom', 'updatedTo'], ['expiresAfter', 'expiresBefore']] as const)
       if (filter[from] !== undefined && filter[to] !== undefined && filter[from]! > filter[to]!)
         throw new AppError('validation_failed', `${from} is after ${to}: the range is empty.`, [{ pointer: `/${from}`, detail: `must not be after ${to}` }]);
     const rows = await this.store.repos.keys.list(accountId, filter, sort, limit + 1, after);
@@ -264,7 +264,8 @@ export class KeysService {
   /**
    * A new secret for the key. The old one stops working at once, or stays valid for
    * `previousSecretValidFor` seconds so deployed clients can be switched without downtime.
-   * With a keyLifetime setting, the key's expiry restarts from now.
+   * With a keyLifetime setting, the key's expiry restarts from now. A leak report on the key is
+   * cleared: it was about the secret this replaces.
    */
   async resetSecret(account: Account, keyId: string, confirm: boolean, previousSecretValidFor: number, actor: Actor): Promise<IssuedKey> {
     if (confirm !== true) throw confirmationRequired('Resetting a secret');
@@ -300,6 +301,8 @@ export class KeysService {
         previousSecretHash: keepPrevious ? before.secretHash : null,
         previousSecretExpiresAt: keepPrevious ? now + previousSecretValidFor * 1000 : null,
         expiresAt: account.settings.keyLifetime === null ? before.expiresAt : now + account.settings.keyLifetime * 1000,
+        // A report of a leak was about the secret replaced here: the key is no longer exposed (the audit log keeps the report).
+        leak: null,
         updatedAt: now,
       };
       await repos.keys.update(after);

@@ -3,12 +3,13 @@ import type { RoleAssignment } from '../domain/catalog.js';
 import type { CredentialType, Environment, KeyKind } from '../domain/environment.js';
 import type { Account, KeyCursor, KeyFilter, KeyRecord, KeySort } from '../domain/model.js';
 import type { SortField } from '../domain/sort-fields.js';
-import type { SecretReveal } from '../domain/settings.js';
+import type { LeakResponse, SecretReveal } from '../domain/settings.js';
 import type { KeyCredits } from '../domain/usage-controls.js';
 import type { AccountsTable, ApiTokensTable, Database, KeysTable } from './schema.js';
 import type { Storage } from './database.js';
 import { likeLiteral } from './like.js';
 import { UsageRepository } from './usage-repositories.js';
+import { KeyNoticesRepository } from './key-notice-repositories.js';
 import { ClusterEventsRepository, SigningKeysRepository } from './oauth-repositories.js';
 import { AuditRepository, CustomRolesRepository, GrantsRepository, MembershipsRepository, OperatorsRepository, SessionsRepository } from './operator-repositories.js';
 
@@ -28,6 +29,7 @@ export class Repositories {
   readonly grants: GrantsRepository;
   readonly audit: AuditRepository;
   readonly usage: UsageRepository;
+  readonly keyNotices: KeyNoticesRepository;
 
   /**
    * `afterCommit` collects what must run once the transaction these repositories write in has
@@ -38,6 +40,7 @@ export class Repositories {
     private readonly afterCommit?: (() => Promise<void>)[],
   ) {
     this.usage = new UsageRepository(db);
+    this.keyNotices = new KeyNoticesRepository(db);
     this.operators = new OperatorsRepository(db);
     this.memberships = new MembershipsRepository(db);
     this.customRoles = new CustomRolesRepository(db);
@@ -96,6 +99,9 @@ const toAccount = (row: Selectable<AccountsTable>): Account => ({
     keyLimitPerEnvironment: row.keyLimitPerEnvironment,
     secretReveal: row.secretReveal as SecretReveal,
     defaultActive: { client_secret: row.defaultActiveClientSecret === 1, token: row.defaultActiveToken === 1 },
+    expiryNoticeDays: JSON.parse(row.expiryNoticeDays) as number[],
+    leakResponse: row.leakResponse as LeakResponse,
+    creditsLowThreshold: Number(row.creditsLowThreshold),
   },
   createdAt: row.createdAt,
   updatedAt: row.updatedAt,
@@ -111,6 +117,9 @@ const fromAccount = (a: Account): AccountsTable => ({
   secretReveal: a.settings.secretReveal,
   defaultActiveClientSecret: a.settings.defaultActive.client_secret ? 1 : 0,
   defaultActiveToken: a.settings.defaultActive.token ? 1 : 0,
+  expiryNoticeDays: JSON.stringify(a.settings.expiryNoticeDays),
+  leakResponse: a.settings.leakResponse,
+  creditsLowThreshold: a.settings.creditsLowThreshold,
   createdAt: a.createdAt,
   updatedAt: a.updatedAt,
 });
@@ -193,6 +202,7 @@ const toKey = (row: Selectable<KeysTable>): KeyRecord => ({
   credits: toCredits(row),
   meta: row.meta === null ? null : (JSON.parse(row.meta) as Record<string, unknown>),
   externalId: row.externalId,
+  leak: row.leakedAt === null ? null : { reportedAt: row.leakedAt, source: row.leakSource, url: row.leakUrl },
 });
 
 /** The columns of a key's credits: only a top-up (setting them) and traffic's spend write them. */
@@ -204,8 +214,11 @@ const creditColumns = (credits: KeyCredits | null) => ({
   creditsRefilledAt: credits?.refilledAt ?? null,
 });
 
-const fromKey = ({ rateLimit, ipAllowlist, credits, meta, ...k }: KeyRecord): KeysTable => ({
+const fromKey = ({ rateLimit, ipAllowlist, credits, meta, leak, ...k }: KeyRecord): KeysTable => ({
   ...k,
+  leakedAt: leak?.reportedAt ?? null,
+  leakSource: leak?.source ?? null,
+  leakUrl: leak?.url ?? null,
   nameKey: k.name.toLowerCase(),
   scopes: JSON.stringify(k.scopes),
   roles: JSON.stringify(k.roles),
@@ -351,6 +364,51 @@ export class KeysRepository {
     return Object.fromEntries(rows.map((r) => [r.environment, Number(r.n)]));
   }
 
+  /**
+   * Keys of the account with an expiry in (`since`, `until`] that have not been told of their
+   * expiry yet (no `key.expired` notice for that instant): the candidates for expiry notices,
+   * soonest first, at most `limit`, continuing after `after`.
+   */
+  async expiryCandidates(accountId: string, since: number, until: number, limit: number, after?: { expiresAt: number; id: string }): Promise<KeyRecord[]> {
+    let query = this.db
+      .selectFrom('keys')
+      .selectAll()
+      .where('accountId', '=', accountId)
+      .where('expiresAt', 'is not', null)
+      .where('expiresAt', '>', since)
+      .where('expiresAt', '<=', until)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('keyNotices as n')
+              .select('n.keyId')
+              .whereRef('n.keyId', '=', 'keys.id')
+              .where('n.notice', '=', 'key.expired')
+              .whereRef('n.marker', '=', 'keys.expiresAt'),
+          ),
+        ),
+      );
+    if (after) query = query.where((eb) => eb.or([eb('expiresAt', '>', after.expiresAt), eb.and([eb('expiresAt', '=', after.expiresAt), eb('id', '>', after.id)])]));
+    const rows = await query.orderBy('expiresAt').orderBy('id').limit(limit).execute();
+    return rows.map(toKey);
+  }
+
+  /**
+   * Marks a key reported leaked (switching it off too when `deactivate`), unless it is marked
+   * already: one statement, so of two reports of one key at once, exactly one lands. True when this
+   * one did.
+   */
+  async markLeaked(id: string, leak: NonNullable<KeyRecord['leak']>, deactivate: boolean, at: number): Promise<boolean> {
+    const row = await this.db
+      .updateTable('keys')
+      .set({ leakedAt: leak.reportedAt, leakSource: leak.source, leakUrl: leak.url, updatedAt: at, ...(deactivate ? { active: 0 } : {}) })
+      .where('id', '=', id)
+      .where('leakedAt', 'is', null)
+      .returning('id')
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** Deletes the given keys of the account; returns the ids that existed and were deleted. */
   async deleteMany(accountId: string, ids: readonly string[]): Promise<string[]> {
     if (ids.length === 0) return [];
@@ -413,6 +471,8 @@ export class KeysRepository {
     if (filter.updatedFrom !== undefined) query = query.where('updatedAt', '>=', filter.updatedFrom);
     if (filter.updatedTo !== undefined) query = query.where('updatedAt', '<=', filter.updatedTo);
     if (filter.externalId !== undefined) query = query.where('externalId', '=', filter.externalId);
+    if (filter.expiresBefore !== undefined) query = query.where('expiresAt', '<', filter.expiresBefore);
+    if (filter.expiresAfter !== undefined) query = query.where('expiresAt', '>', filter.expiresAfter);
     if (filter.unusedSince !== undefined) {
       const since = filter.unusedSince;
       query = query.where((eb) => eb.or([eb('lastUsedAt', 'is', null), eb('lastUsedAt', '<', since)]));

@@ -19,6 +19,7 @@ export interface Database {
   auditLog: AuditLogTable;
   usageHourly: UsageTable;
   usageDaily: UsageTable;
+  keyNotices: KeyNoticesTable;
 }
 
 export interface AccountsTable {
@@ -31,6 +32,10 @@ export interface AccountsTable {
   secretReveal: string;
   defaultActiveClientSecret: number;
   defaultActiveToken: number;
+  /** JSON list of days before expiry a reminder goes out. */
+  expiryNoticeDays: string;
+  leakResponse: string;
+  creditsLowThreshold: number;
   createdAt: number;
   updatedAt: number;
 }
@@ -76,6 +81,21 @@ export interface KeysTable {
   /** JSON object returned on verification. */
   meta: string | null;
   externalId: string | null;
+  /** When a leak of the key was first reported (null: never), where it was found and by what. */
+  leakedAt: number | null;
+  leakSource: string | null;
+  leakUrl: string | null;
+}
+
+/** A notice sent about a key's state; the primary key (key, notice, marker) is the one-node claim. */
+export interface KeyNoticesTable {
+  keyId: string;
+  /** `key.expiring:<days>`, `key.expired`; `expiry.pass` (key id '') claims a scheduled pass. */
+  notice: string;
+  /** The state it is about: the expiry instant (for a pass, the number of its interval). */
+  marker: number;
+  accountId: string;
+  sentAt: number;
 }
 
 /** Counts of verifications and token requests of one key in one bucket (an hour, or a day) with one outcome. */

@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { keyportClient, queryString, type KeyportClient } from '../../src/contract/client.js';
 import { ManualClock } from '../../src/domain/clock.js';
 import { startKeyport, type RunningKeyport } from '../../src/server.js';
+import type { NoticeSink } from '../../src/services/notices.js';
 
 /** Every integration suite runs once per store. */
 export const STORES = ['sqlite', 'postgres'] as const;
@@ -98,15 +99,15 @@ export function typedClient(baseUrl: string, token: string | null): KeyportClien
 
 /**
  * Starts a real Keyport on an ephemeral port over a fresh store, with a clock the test can move.
- * `env` adds or overrides configuration variables.
+ * `env` adds or overrides configuration variables; `notices` receives the notices of changes.
  */
-export async function startTestKeyport(kind: StoreKind, env: Record<string, string> = {}): Promise<TestKeyport> {
+export async function startTestKeyport(kind: StoreKind, env: Record<string, string> = {}, options: { notices?: NoticeSink } = {}): Promise<TestKeyport> {
   const store = await freshStore(kind);
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', KEYPORT_BOOTSTRAP_TOKEN: TEST_TOKEN, ...store.env, ...env });
   const clock = new ManualClock(Date.now());
   let running: RunningKeyport;
   try {
-    running = await startKeyport(config, { clock });
+    running = await startKeyport(config, { clock, ...options });
   } catch (err) {
     await store.dispose();
     throw err;

@@ -14,6 +14,9 @@ describeEachStore('key lifecycle', (kp) => {
       keyLimitPerEnvironment: 25,
       secretReveal: 'never',
       defaultActive: { client_secret: true, token: false },
+      expiryNoticeDays: [7, 1],
+      leakResponse: 'revoke',
+      creditsLowThreshold: 10,
     });
     const provisioned = res.body.provisionedKeys.map((k: any) => `${k.environment}/${k.kind}/${k.credentialType}/${k.hasSecret}`).sort();
     assert.deepEqual(provisioned, [
@@ -45,7 +48,7 @@ describeEachStore('key lifecycle', (kp) => {
         clientId: undefined, scopes: ['product.read'], roles: [{ definition: 'pricing', level: 'editor' }],
         grantedScopes: ['product.read', 'price.read', 'price.write'], channel: 'b2b', active: true, hasSecret: true,
         expiresAt: null, previousSecretExpiresAt: null, createdAt: undefined, updatedAt: undefined, lastUsedAt: null, createdBy: undefined,
-        rateLimit: null, ipAllowlist: null, credits: null, meta: null, externalId: null,
+        rateLimit: null, ipAllowlist: null, credits: null, meta: null, externalId: null, leak: null,
       },
     );
     const token = await createKey(kp.api, account, { name: 'GraphQL', credentialType: 'token', roles: [{ definition: 'product_data', level: 'viewer' }], scopes: [] });
@@ -209,10 +212,12 @@ describeEachStore('key lifecycle', (kp) => {
     const account = await createAccount(kp.api);
     const ok = await kp.api('PATCH', `/v1/accounts/${account}/settings`, {
       accessTokenTtl: 900, keyLifetime: 86_400, keyLimitPerEnvironment: 3, secretReveal: 'permitted', defaultActive: { token: true },
+      expiryNoticeDays: [1, 30, 7], leakResponse: 'notify', creditsLowThreshold: 0,
     });
     assert.equal(ok.status, 200);
     assert.deepEqual(ok.body.settings, {
       accessTokenTtl: 900, keyLifetime: 86_400, keyLimitPerEnvironment: 3, secretReveal: 'permitted', defaultActive: { client_secret: true, token: true },
+      expiryNoticeDays: [30, 7, 1], leakResponse: 'notify', creditsLowThreshold: 0,
     });
     for (const [body, pointer] of [
       [{ accessTokenTtl: 5 }, '/accessTokenTtl'],
@@ -220,6 +225,12 @@ describeEachStore('key lifecycle', (kp) => {
       [{ keyLimitPerEnvironment: 0 }, '/keyLimitPerEnvironment'],
       [{ secretReveal: 'sometimes' }, '/secretReveal'],
       [{ defaultActive: { oauth: true } }, '/defaultActive/oauth'],
+      [{ expiryNoticeDays: [0] }, '/expiryNoticeDays/0'],
+      [{ expiryNoticeDays: [7, 7] }, '/expiryNoticeDays'],
+      [{ expiryNoticeDays: [1.5] }, '/expiryNoticeDays/0'],
+      [{ expiryNoticeDays: 7 }, '/expiryNoticeDays'],
+      [{ leakResponse: 'ignore' }, '/leakResponse'],
+      [{ creditsLowThreshold: -1 }, '/creditsLowThreshold'],
       [{ colour: 'blue' }, '/colour'],
     ] as const) {
       const bad = await kp.api('PATCH', `/v1/accounts/${account}/settings`, body);

@@ -123,6 +123,22 @@ export function KeyFilters({
             </div>
             {updatedError && <FieldError>{updatedError}</FieldError>}
           </fieldset>
+          <div className={`field ${apiErrorFor('expiresBefore') ? 'field-invalid' : ''}`}>
+            <label className="field-label" htmlFor="filter-expires-before">
+              Expires before
+            </label>
+            {query.expiresWithin ? (
+              <p className="muted small" id="filter-expires-before">
+                Within {query.expiresWithin} {query.expiresWithin === '1' ? 'day' : 'days'} from now.{' '}
+                <button type="button" className="link-button" onClick={() => setQuery({ expiresWithin: '' })}>
+                  Remove
+                </button>
+              </p>
+            ) : (
+              <input id="filter-expires-before" type="date" value={query.expiresBefore} onChange={(e) => setQuery({ expiresBefore: e.target.value })} />
+            )}
+            {apiErrorFor('expiresBefore') && <FieldError>{apiErrorFor('expiresBefore')}</FieldError>}
+          </div>
         </div>
       )}
     </div>

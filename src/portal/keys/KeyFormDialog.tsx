@@ -196,6 +196,26 @@ export function KeyFormDialog({ mode, credentialType, keyItem, account, counts, 
           <Banner tone="error">Some fields need a change; see the messages next to them.</Banner>
         )}
 
+        {editing && keyItem?.leak && (
+          <Banner tone="error" title="This key was found in public">
+            Reported {formatDateTime(keyItem.leak.reportedAt)}
+            {keyItem.leak.source ? ` by ${describeLeakSource(keyItem.leak.source)}` : ''}
+            {keyItem.leak.url ? (
+              <>
+                {' '}at{' '}
+                {/^https:\/\//.test(keyItem.leak.url) ? (
+                  <a href={keyItem.leak.url} target="_blank" rel="noreferrer noopener">
+                    {keyItem.leak.url}
+                  </a>
+                ) : (
+                  <code>{keyItem.leak.url}</code>
+                )}
+              </>
+            ) : null}
+            . {keyItem.active ? 'It still works: ' : 'It was switched off and its tokens revoked. '}
+            {keyItem.credentialType === 'client_secret' ? 'Regenerate its client ID and secret' : 'Replace it with a new key'} and update the integration that uses it.
+          </Banner>
+        )}
         {editing && <Credentials keyItem={keyItem} account={account} revealed={revealed} onReveal={reveal} revealError={revealError} onAction={onAction} />}
         {editing && <KeyUsage keyItem={keyItem} />}
 
@@ -479,4 +499,11 @@ function Credentials({
       </dl>
     </section>
   );
+}
+
+/** `github:commit` -> "GitHub secret scanning (in a commit)": who reported a leak, for people. */
+function describeLeakSource(source: string): string {
+  const [scanner, where] = source.split(':');
+  const name = scanner === 'github' ? 'GitHub secret scanning' : scanner!;
+  return where ? `${name} (found in ${where.replace(/_/g, ' ')})` : name;
 }

@@ -125,6 +125,11 @@ export function KeyTable({
                       </Badge>
                     )}
                     {expired && <Badge tone="red">Expired</Badge>}
+                    {key.leak && (
+                      <Badge tone="red" title={`Reported found in public${key.leak.url ? ` at ${key.leak.url}` : ''} on ${formatDateTime(key.leak.reportedAt)}`}>
+                        Leaked
+                      </Badge>
+                    )}
                     {key.previousSecretExpiresAt && <Badge tone="amber" title={`Until ${formatDateTime(key.previousSecretExpiresAt)}`}>Old secret still valid</Badge>}
                   </span>
                 </td>

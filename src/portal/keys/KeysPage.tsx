@@ -12,7 +12,10 @@ import { KeyDialogs, dialogFor, type DialogState } from './KeyDialogs';
 import { KeyFilters } from './KeyFilters';
 import { LimitNote, TYPE_LABEL, TYPE_NOUN, type KeyAction } from './KeyFormDialog';
 import { EmptyKeys, KeyTable } from './KeyTable';
-import { PAGE_SIZES, clearedFilters, extraFilterCount, hasFilters, keyQueryParams, listParams, parseKeyQuery, type KeyQuery } from './query';
+import { PAGE_SIZES, clearedFilters, expiryParams, extraFilterCount, hasFilters, keyQueryParams, listParams, parseKeyQuery, type KeyQuery } from './query';
+
+/** The expiry banner counts the keys that expire within this many days. */
+const EXPIRY_BANNER_DAYS = 7;
 
 const TAB_TYPE: Record<KeyQuery['type'], CredentialType> = { rest: 'client_secret', token: 'token' };
 
@@ -44,6 +47,11 @@ export function KeysPage() {
   const [changes, setChanges] = useState(0);
   const counts = useResource(() => api.keys.counts(accountId), [api, accountId, changes]).data;
   const account = useResource(() => api.accounts.get(accountId), [api, accountId, changes]).data;
+  // Keys of this tab and environment about to expire: one page of up to 200 is enough to count them for a banner.
+  const expiring = useResource(
+    () => api.keys.list(accountId, { environment, credentialType, ...expiryParams({ expiresWithin: String(EXPIRY_BANNER_DAYS), expiresBefore: '' }), limit: 200 }),
+    [api, accountId, environment, credentialType, changes],
+  ).data;
   const reload = () => {
     setChanges((n) => n + 1);
     list.reload();
@@ -130,6 +138,28 @@ export function KeysPage() {
       {!member!.eligible && !emptyAccount && (
         <Banner tone="warning" title="This account cannot create API keys">
           The platform has not enabled API access for {member!.name}. Existing keys are listed here; ask the platform operator to make the account eligible.
+        </Banner>
+      )}
+
+      {expiring && expiring.items.length > 0 && query.expiresWithin !== String(EXPIRY_BANNER_DAYS) && (
+        <Banner
+          tone="warning"
+          title={`${expiring.nextCursor ? `${expiring.items.length}+` : expiring.items.length} ${expiring.items.length === 1 && !expiring.nextCursor ? 'key expires' : 'keys expire'} within ${EXPIRY_BANNER_DAYS} days`}
+          action={
+            <a
+              className="button button-secondary button-small"
+              href={href(location.path, keyQueryParams({ ...clearedFilters(query), expiresWithin: String(EXPIRY_BANNER_DAYS) }, environment))}
+              onClick={(e) => {
+                e.preventDefault();
+                setQuery({ ...clearedFilters(query), expiresWithin: String(EXPIRY_BANNER_DAYS) });
+                setShowMore(true);
+              }}
+            >
+              Show them
+            </a>
+          }
+        >
+          {TYPE_LABEL[credentialType]}s in {ENVIRONMENT_LABEL[environment].toLowerCase()} that stop working soon. Extend their expiry or replace them before they lapse.
         </Banner>
       )}
 

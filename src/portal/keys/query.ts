@@ -13,6 +13,10 @@ export interface KeyQuery {
   createdTo: string;
   updatedFrom: string;
   updatedTo: string;
+  /** Keys that expire (or expired) before this day: a date, or ''. */
+  expiresBefore: string;
+  /** Keys that have not expired and expire within this many days (the expiry banner's link): digits, or ''. */
+  expiresWithin: string;
   sort: string;
   limit: number;
   cursor: string;
@@ -39,6 +43,8 @@ export function parseKeyQuery(params: URLSearchParams): KeyQuery {
     createdTo: isDate(params.get('createdTo')),
     updatedFrom: isDate(params.get('updatedFrom')),
     updatedTo: isDate(params.get('updatedTo')),
+    expiresBefore: isDate(params.get('expiresBefore')),
+    expiresWithin: /^[1-9]\d{0,3}$/.test(params.get('expiresWithin') ?? '') ? params.get('expiresWithin')! : '',
     sort: (SORTABLE as readonly string[]).includes(sort.replace(/^-/, '')) ? sort : DEFAULT_SORT,
     limit: (PAGE_SIZES as readonly number[]).includes(limit) ? limit : DEFAULT_LIMIT,
     cursor: params.get('cursor') ?? '',
@@ -58,6 +64,8 @@ export function keyQueryParams(query: KeyQuery, environment: Environment): Recor
     createdTo: query.createdTo || undefined,
     updatedFrom: query.updatedFrom || undefined,
     updatedTo: query.updatedTo || undefined,
+    expiresBefore: query.expiresBefore || undefined,
+    expiresWithin: query.expiresWithin || undefined,
     sort: query.sort === DEFAULT_SORT ? undefined : query.sort,
     limit: query.limit === DEFAULT_LIMIT ? undefined : String(query.limit),
     cursor: query.cursor || undefined,
@@ -79,19 +87,30 @@ export function listParams(query: KeyQuery, environment: Environment): Record<st
     createdTo: query.createdTo ? endOfLocalDay(query.createdTo) : undefined,
     updatedFrom: query.updatedFrom ? startOfLocalDay(query.updatedFrom) : undefined,
     updatedTo: query.updatedTo ? endOfLocalDay(query.updatedTo) : undefined,
+    ...expiryParams(query),
     sort: query.sort,
     limit: query.limit,
     cursor: query.cursor || undefined,
   };
 }
 
+/**
+ * The expiry filters as the API takes them: "within N days" is the window from now to N days on
+ * (keys already expired left out); "before a day" is the start of that day where the operator is.
+ */
+export function expiryParams(query: Pick<KeyQuery, 'expiresBefore' | 'expiresWithin'>, now = Date.now()): { expiresBefore?: string; expiresAfter?: string } {
+  if (query.expiresWithin) return { expiresAfter: new Date(now).toISOString(), expiresBefore: new Date(now + Number(query.expiresWithin) * 86_400_000).toISOString() };
+  if (query.expiresBefore) return { expiresBefore: startOfLocalDay(query.expiresBefore) };
+  return {};
+}
+
 /** Filters that narrow the list (not the tab, sort or page): an empty list then says "no match", not "no keys". */
 export function hasFilters(query: KeyQuery): boolean {
-  return !!(query.kind || query.status || query.channel || query.q || query.createdFrom || query.createdTo || query.updatedFrom || query.updatedTo);
+  return !!(query.kind || query.status || query.channel || query.q || query.createdFrom || query.createdTo || query.updatedFrom || query.updatedTo || query.expiresBefore || query.expiresWithin);
 }
 
 export function extraFilterCount(query: KeyQuery): number {
-  return [query.channel, query.createdFrom, query.createdTo, query.updatedFrom, query.updatedTo].filter(Boolean).length;
+  return [query.channel, query.createdFrom, query.createdTo, query.updatedFrom, query.updatedTo, query.expiresBefore || query.expiresWithin].filter(Boolean).length;
 }
 
 export const clearedFilters = (query: KeyQuery): KeyQuery => ({
@@ -104,5 +123,7 @@ export const clearedFilters = (query: KeyQuery): KeyQuery => ({
   createdTo: '',
   updatedFrom: '',
   updatedTo: '',
+  expiresBefore: '',
+  expiresWithin: '',
   cursor: '',
 });

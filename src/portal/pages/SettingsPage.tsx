@@ -11,7 +11,15 @@ import { OverLimitNote } from '../keys/KeyFormDialog';
 
 type Unit = 'minutes' | 'hours' | 'days';
 const UNIT_SECONDS: Record<Unit, number> = { minutes: 60, hours: 3600, days: 86400 };
-const FIELDS = ['/accessTokenTtl', '/keyLifetime', '/keyLimitPerEnvironment', '/secretReveal', '/defaultActive'];
+const FIELDS = ['/accessTokenTtl', '/keyLifetime', '/keyLimitPerEnvironment', '/secretReveal', '/defaultActive', '/expiryNoticeDays', '/leakResponse', '/creditsLowThreshold'];
+
+/** "30, 7, 1" -> [30, 7, 1]; null when a part is not a whole number of days from 1 to 365, or one repeats. */
+function parseNoticeDays(text: string): number[] | null {
+  const parts = text.split(/[\s,]+/).filter(Boolean);
+  const days = parts.map(Number);
+  if (days.some((d) => !Number.isInteger(d) || d < 1 || d > 365) || new Set(days).size !== days.length || days.length > 10) return null;
+  return days.sort((a, b) => b - a);
+}
 
 /** The largest unit that divides a number of seconds evenly, for showing a stored duration. */
 function split(seconds: number, units: Unit[]): { amount: string; unit: Unit } {
@@ -31,6 +39,9 @@ export function SettingsPage() {
   const [reveal, setReveal] = useState<Settings['secretReveal']>('never');
   const [activeRest, setActiveRest] = useState(true);
   const [activeToken, setActiveToken] = useState(false);
+  const [noticeDays, setNoticeDays] = useState('');
+  const [leakResponse, setLeakResponse] = useState<Settings['leakResponse']>('revoke');
+  const [creditsLow, setCreditsLow] = useState('');
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -46,6 +57,9 @@ export function SettingsPage() {
     setReveal(s.secretReveal);
     setActiveRest(s.defaultActive.client_secret);
     setActiveToken(s.defaultActive.token);
+    setNoticeDays(s.expiryNoticeDays.join(', '));
+    setLeakResponse(s.leakResponse);
+    setCreditsLow(String(s.creditsLowThreshold));
   };
 
   const { error: loadError } = useResource(() => api.accounts.get(member!.id), [api, member], { onLoaded: fill });
@@ -65,6 +79,10 @@ export function SettingsPage() {
     if (lifetimeSeconds !== null && (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds < 3600)) problems['/keyLifetime'] = 'At least 1 hour, in whole hours or days.';
     const limitNumber = Number(limit);
     if (!Number.isInteger(limitNumber) || limitNumber < 1) problems['/keyLimitPerEnvironment'] = 'A whole number, 1 or more.';
+    const days = parseNoticeDays(noticeDays);
+    if (days === null) problems['/expiryNoticeDays'] = 'Whole numbers of days from 1 to 365, each once, separated by commas (at most 10); empty for no reminders.';
+    const creditsLowNumber = creditsLow.trim() === '' ? NaN : Number(creditsLow);
+    if (!Number.isInteger(creditsLowNumber) || creditsLowNumber < 0) problems['/creditsLowThreshold'] = 'A whole number, 0 or more.';
     setErrors(problems);
     setError(null);
     if (Object.keys(problems).length) return focusFirstInvalidSoon(() => form.current);
@@ -75,6 +93,9 @@ export function SettingsPage() {
     if (limitNumber !== s.keyLimitPerEnvironment) patch.keyLimitPerEnvironment = limitNumber;
     if (reveal !== s.secretReveal) patch.secretReveal = reveal;
     if (activeRest !== s.defaultActive.client_secret || activeToken !== s.defaultActive.token) patch.defaultActive = { client_secret: activeRest, token: activeToken };
+    if (days!.join(',') !== s.expiryNoticeDays.join(',')) patch.expiryNoticeDays = days!;
+    if (leakResponse !== s.leakResponse) patch.leakResponse = leakResponse;
+    if (creditsLowNumber !== s.creditsLowThreshold) patch.creditsLowThreshold = creditsLowNumber;
     if (Object.keys(patch).length === 0) return toast('Nothing to save: the settings are unchanged.', 'info');
     setBusy(true);
     try {
@@ -170,6 +191,36 @@ export function SettingsPage() {
           <Switch checked={activeRest} onChange={setActiveRest} label="REST keys start active" />
           <Switch checked={activeToken} onChange={setActiveToken} label="Token keys start active" />
           {errors['/defaultActive'] && <Banner tone="error">{errors['/defaultActive']}</Banner>}
+        </section>
+        <section className="card">
+          <h2>Notices</h2>
+          <Field
+            label="Expiry reminders, days before"
+            error={errors['/expiryNoticeDays']}
+            hint="A key.expiring event goes to your webhooks once per key at each of these marks, e.g. 30, 7, 1; leave empty for none. key.expired is sent when a key lapses either way."
+          >
+            {(props) => <input {...props} value={noticeDays} onChange={(e) => setNoticeDays(e.target.value)} placeholder="7, 1" inputMode="numeric" autoComplete="off" />}
+          </Field>
+          <Field label="Credits running low at" error={errors['/creditsLowThreshold']} hint="key.credits_low is sent once when a key's credits fall to this many (again after a top-up or refill).">
+            {(props) => <input {...props} type="number" inputMode="numeric" min={0} value={creditsLow} onChange={(e) => setCreditsLow(e.target.value)} className="input-short" />}
+          </Field>
+          <fieldset className={`field ${errors['/leakResponse'] ? 'field-invalid' : ''}`}>
+            <legend className="field-label">When a key is reported leaked (found in public by GitHub secret scanning)</legend>
+            <label className="radio-card">
+              <input type="radio" name="leak-response" checked={leakResponse === 'revoke'} onChange={() => setLeakResponse('revoke')} />
+              <span>
+                <strong>Switch it off and revoke its tokens</strong>
+                <span className="muted small">The integration using it stops until you replace the key. The safest choice.</span>
+              </span>
+            </label>
+            <label className="radio-card">
+              <input type="radio" name="leak-response" checked={leakResponse === 'notify'} onChange={() => setLeakResponse('notify')} />
+              <span>
+                <strong>Keep it working and tell us</strong>
+                <span className="muted small">The key is marked leaked and key.leaked is sent; you replace it when you are ready.</span>
+              </span>
+            </label>
+          </fieldset>
         </section>
         <div className="form-actions">
           <button type="submit" className="button button-primary" disabled={busy}>
