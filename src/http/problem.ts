@@ -4,7 +4,9 @@ import type { Duplex } from 'node:stream';
 import type { Problem } from '../contract/schema.js';
 import { AppError, STORE_RETRY_AFTER_SECONDS, storeUnavailable, type FieldError } from '../domain/errors.js';
 import { isStoreUnavailable, storeFailureCause } from '../storage/database.js';
+import type { Metrics } from '../services/metrics.js';
 import { requestLog, type Logging } from './logging.js';
+import { requestInstance } from './request-id.js';
 
 /** RFC 9457 problem type URIs: stable, one per error code. */
 export const problemType = (code: string) => `urn:keyport:problem:${code}`;
@@ -35,7 +37,8 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, error:
     title: error.title,
     status: error.status,
     detail: error.message,
-    instance: request.url.split('?')[0],
+    // This occurrence: the request's id, as in X-Request-Id and the log (RFC 9457 3.1.5).
+    instance: requestInstance(request.id),
   };
   if (error.errors?.length) body.errors = error.errors.map((e) => ({ pointer: inRequest(request, e.pointer), detail: e.detail }));
   // An outage, not a fault of the request: say when to try again (RFC 9110 10.2.3).
@@ -100,9 +103,10 @@ export function toAppError(error: FastifyError | AppError | Error): AppError {
  * Logs an error answered 5xx: once per interval and cause, with a count (the store failing fails
  * every request the same way). Shared by the problem+json and the OAuth error handlers.
  */
-export function logServerError(logging: Logging, request: FastifyRequest, error: Error, appError: { status: number; code?: string }): void {
+export function logServerError(logging: Logging, request: FastifyRequest, error: Error, appError: { status: number; code?: string }, metrics?: Metrics | null): void {
   if (appError.status < 500) return;
   if (appError.code === 'store_unavailable' || isStoreUnavailable(error)) {
+    metrics?.storeWasUnavailable();
     const cause = error instanceof AppError ? error.message : storeFailureCause(error);
     logging.errors.report(`store:${cause}`, 'error', 'store unavailable', { err: error }, requestLog(logging, request));
   } else {
@@ -111,15 +115,23 @@ export function logServerError(logging: Logging, request: FastifyRequest, error:
 }
 
 /** Installs the error and not-found handlers that speak problem+json. */
-export function installProblemHandlers(app: FastifyInstance, logging: Logging): void {
+export function installProblemHandlers(
+  app: FastifyInstance,
+  logging: Logging,
+  onUnmatched?: (request: FastifyRequest, reply: FastifyReply) => void,
+  metrics?: Metrics | null,
+): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const appError = toAppError(error);
-    logServerError(logging, request, error, appError);
+    logServerError(logging, request, error, appError, metrics);
     return sendProblem(reply, request, appError);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, request, new AppError('not_found', `There is no ${request.method} ${request.url.split('?')[0]} endpoint.`)),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    reply.header('x-request-id', request.id);
+    const sent = sendProblem(reply, request, new AppError('not_found', `There is no ${request.method} ${request.url.split('?')[0]} endpoint.`));
+    onUnmatched?.(request, reply);
+    return sent;
+  });
 }
 
 /**
@@ -130,6 +142,7 @@ export function installProblemHandlers(app: FastifyInstance, logging: Logging): 
 export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const appError = toAppError(error);
   reply.header('x-keyport-code', appError.code);
+  reply.header('x-request-id', request.id);
   return sendProblem(reply, request, appError);
 }
 

@@ -9,6 +9,8 @@ import { AuthService } from './auth-service.js';
 import { ClusterSync } from './cluster-sync.js';
 import { GrantsService } from './grants-service.js';
 import { KeysService } from './keys-service.js';
+import { NodesService } from './nodes-service.js';
+import type { Metrics } from './metrics.js';
 import { createTokenServices, type TokenServices } from './oauth-services.js';
 import { OperatorsService } from './operators-service.js';
 import { Outbox } from './outbox.js';
@@ -32,9 +34,28 @@ export interface Services {
   usage: UsageService;
   /** Access tokens and verification: the OAuth endpoints, the hot path, their background tasks. */
   tokens: TokenServices;
+  /** This node's heartbeat, and the cluster's nodes (the System page). */
+  nodes: NodesService;
+  /** The node's Prometheus metrics, when switched on (KEYPORT_METRICS_PORT / KEYPORT_METRICS_TOKEN). */
+  metrics: Metrics | null;
 }
 
-export function createServices({ store, catalog, clock, keyring, oauth }: { store: Store; catalog: Catalog; clock: Clock; keyring: Keyring; oauth?: OAuthConfig }): Services {
+export function createServices({
+  store,
+  catalog,
+  clock,
+  keyring,
+  oauth,
+  version = '0.0.0',
+}: {
+  store: Store;
+  catalog: Catalog;
+  clock: Clock;
+  keyring: Keyring;
+  oauth?: OAuthConfig;
+  /** The version of Keyport this node runs, for its heartbeat. */
+  version?: string;
+}): Services {
   const config = oauth ?? defaultOAuthConfig();
   const sync = new ClusterSync(store, clock, config.syncIntervalMs, config.maxStalenessMs);
   const audit = new AuditService(store, clock);
@@ -60,5 +81,7 @@ export function createServices({ store, catalog, clock, keyring, oauth }: { stor
     outbox,
     usage,
     tokens: createTokenServices({ store, catalog, clock, keyring, auth, grants, sync, outbox, usageAnalytics: usage, config }),
+    nodes: new NodesService(store, clock, sync, version),
+    metrics: null,
   };
 }

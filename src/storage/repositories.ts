@@ -8,6 +8,7 @@ import type { KeyCredits } from '../domain/usage-controls.js';
 import type { AccountsTable, ApiTokensTable, Database, KeysTable } from './schema.js';
 import type { Storage } from './database.js';
 import { likeLiteral } from './like.js';
+import { NodesRepository } from './node-repositories.js';
 import { UsageRepository } from './usage-repositories.js';
 import { ClusterEventsRepository, SigningKeysRepository } from './oauth-repositories.js';
 import { AuditRepository, CustomRolesRepository, GrantsRepository, MembershipsRepository, OperatorsRepository, SessionsRepository } from './operator-repositories.js';
@@ -28,6 +29,7 @@ export class Repositories {
   readonly grants: GrantsRepository;
   readonly audit: AuditRepository;
   readonly usage: UsageRepository;
+  readonly nodes: NodesRepository;
 
   /**
    * `afterCommit` collects what must run once the transaction these repositories write in has
@@ -38,6 +40,7 @@ export class Repositories {
     private readonly afterCommit?: (() => Promise<void>)[],
   ) {
     this.usage = new UsageRepository(db);
+    this.nodes = new NodesRepository(db);
     this.operators = new OperatorsRepository(db);
     this.memberships = new MembershipsRepository(db);
     this.customRoles = new CustomRolesRepository(db);

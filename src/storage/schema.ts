@@ -19,6 +19,18 @@ export interface Database {
   auditLog: AuditLogTable;
   usageHourly: UsageTable;
   usageDaily: UsageTable;
+  nodes: NodesTable;
+}
+
+export interface NodesTable {
+  id: string;
+  host: string;
+  version: string;
+  startedAt: number;
+  lastSeenAt: number;
+  syncLagMs: number | null;
+  lastError: string | null;
+  lastErrorAt: number | null;
 }
 
 export interface AccountsTable {
