@@ -71,7 +71,7 @@ describe('the portal is served at / with the API untouched', () => {
       assert.equal(res.status, 404, path);
       assert.deepEqual(await res.json(), {
         type: 'urn:keyport:problem:not_found', code: 'not_found', title: 'Not found', status: 404,
-        detail: `There is no GET ${path} endpoint.`, instance: path,
+        detail: `There is no GET ${path} endpoint.`, instance: `urn:keyport:request:${res.headers.get('x-request-id')}`,
       });
     }
     assert.equal((await fetch(`${built.url}/v1/catalog`, { headers: html })).status, 200, 'known API routes answer as before');
