@@ -171,7 +171,8 @@ export class Metrics {
   private readonly queries = new BoundHistogram('keyport_store_query_duration_seconds', 'Store statements by connection pool (request or background) and outcome', QUERY_BUCKETS);
   private readonly storeUnavailable = new BoundCounter('keyport_store_unavailable_total', 'Requests answered 503 because the store was unreachable or too slow');
   private webhooks: (() => WebhookDeliveryStats | Promise<WebhookDeliveryStats>) | null = null;
-  private readonly verificationCells = new Map<string, CounterCell>();
+  /** The cells of keyport_verifications_total by path, then code: bound on first use. */
+  private readonly verificationCells = new Map<string, Map<string, CounterCell>>();
 
   constructor(options: { version: string; defaultMetrics?: boolean }) {
     for (const metric of [this.requests, this.verificationCounter, this.queries, this.storeUnavailable]) this.registry.registerMetric(metric as never);
@@ -194,12 +195,10 @@ export class Metrics {
 
   /** Counts one verification outcome; the cell of each (path, code) is bound on first use. */
   verified(path: VerificationPath, code: string): void {
-    const id = path + ' ' + code;
-    let cell = this.verificationCells.get(id);
-    if (cell === undefined) {
-      cell = this.verificationCounter.cell({ path, code });
-      this.verificationCells.set(id, cell);
-    }
+    let byCode = this.verificationCells.get(path);
+    if (byCode === undefined) this.verificationCells.set(path, (byCode = new Map()));
+    let cell = byCode.get(code);
+    if (cell === undefined) byCode.set(code, (cell = this.verificationCounter.cell({ path, code })));
     cell.value++;
   }
 
