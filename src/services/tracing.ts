@@ -1,4 +1,4 @@
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
+import { context, propagation, ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
 import { performance } from 'node:perf_hooks';
 import type { MaybePromise } from '../domain/maybe-promise.js';
 
@@ -9,12 +9,18 @@ import type { MaybePromise } from '../domain/maybe-promise.js';
  * statement a child span of the request's.
  */
 const tracer = trace.getTracer('keyport');
+/** The API's global provider: a proxy that delegates to the SDK's once one is registered. */
+const provider = trace.getTracerProvider();
+
+/** No SDK registered (checked per call: one may be registered after Keyport is loaded). Spares the hot path a span object. */
+const noSdk = () => provider instanceof ProxyTracerProvider && provider.getDelegateTracer('keyport') === undefined;
 
 /**
  * Runs `work` in a span named `name`, a child of the trace the caller's headers carry; `outcome`
  * names the result in the `keyport.outcome` attribute. Synchronous work stays synchronous.
  */
 export function inSpan<T>(name: string, headers: Record<string, unknown>, attributes: Attributes, work: () => MaybePromise<T>, outcome: (result: T) => string): MaybePromise<T> {
+  if (noSdk()) return work();
   const parent = propagation.extract(ROOT_CONTEXT, headers);
   const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
   if (!span.isRecording()) return work();
