@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateKeyString } from '../src/domain/key-strings.js';
+import { loadConfig } from '../src/config.js';
+import { startKeyport as startInProcess } from '../src/server.js';
 import { seed } from './seed.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -156,11 +158,62 @@ async function run(opts: { seconds: number; rounds: number }): Promise<string> {
       lines.push(`| ${row.name} | off | ${cells(f)} | | | |`);
       lines.push(`| ${row.name} | on | ${cells(o)} | ${rpsRatio.toFixed(3)} | ${cpuRatio.toFixed(3)} | ${rpsRatio >= GOAL_RATIO ? 'met' : 'not met'} |`);
     }
+    lines.push(...(await inProcess(dataDir, rows, opts.rounds)));
     return lines.join('\n') + '\n';
   } finally {
     await stop(nodes);
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The same rows without the network and the load generator: two nodes in this process (metrics on
+ * and off) over the same store, each answering `Fastify.inject` requests in turn, paired per round;
+ * this process's CPU time per request. Less exposed to the rest of the machine than req/s.
+ */
+async function inProcess(dataDir: string, rows: { name: string; body: string }[], rounds: number): Promise<string[]> {
+  const env = { PORT: '0', HOST: '127.0.0.1', KEYPORT_DATA_DIR: dataDir, KEYPORT_BOOTSTRAP_TOKEN: OWNER_TOKEN, KEYPORT_LOG_LEVEL: 'warn' };
+  const on = await startInProcess(loadConfig({ ...env, KEYPORT_METRICS_TOKEN: 'bench-metrics-token-0123456789' }), { logLevel: 'warn' });
+  const off = await startInProcess(loadConfig(env), { logLevel: 'warn' });
+  const N = 20_000;
+  const cpuPer = async (app: typeof on.app, body: string, n: number) => {
+    const start = process.cpuUsage();
+    for (let i = 0; i < n; i++) {
+      const res = await app.inject({ method: 'POST', url: '/v1/verify', headers: { authorization: `Bearer ${OWNER_TOKEN}`, 'content-type': 'application/json' }, payload: body });
+      if (res.statusCode !== 200) throw new Error(`inject: ${res.statusCode} ${res.body}`);
+    }
+    const used = process.cpuUsage(start);
+    return (used.user + used.system) / n;
+  };
+  const out = [
+    '',
+    `In process (\`Fastify.inject\`, no network, no load generator): ${rounds} paired rounds of ${N.toLocaleString('en')} requests per side, order alternating; CPU µs per request of this process, medians.`,
+    '',
+    '| verification | CPU µs/req off | CPU µs/req on | on − off (µs) | on ÷ off | goal (≤ 1.03) |',
+    '| --- | ---: | ---: | ---: | ---: | --- |',
+  ];
+  try {
+    for (const row of rows) {
+      await cpuPer(on.app, row.body, N);
+      await cpuPer(off.app, row.body, N);
+      const pairs: { on: number; off: number }[] = [];
+      for (let round = 0; round < rounds; round++) {
+        const first = round % 2 === 0 ? off : on;
+        const a = await cpuPer(first.app, row.body, N);
+        const b = await cpuPer((first === off ? on : off).app, row.body, N);
+        pairs.push(first === off ? { off: a, on: b } : { on: a, off: b });
+      }
+      const ratio = median(pairs.map((p) => p.on / p.off));
+      const offM = median(pairs.map((p) => p.off));
+      const onM = median(pairs.map((p) => p.on));
+      out.push(`| ${row.name} | ${offM.toFixed(1)} | ${onM.toFixed(1)} | ${(onM - offM).toFixed(1)} | ${ratio.toFixed(3)} | ${ratio <= 2 - GOAL_RATIO ? 'met' : 'not met'} |`);
+      process.stderr.write(`  in process ${row.name}: ${out.at(-1)}\n`);
+    }
+  } finally {
+    await on.close();
+    await off.close();
+  }
+  return out;
 }
 
 async function stop(nodes: Node[]): Promise<void> {
