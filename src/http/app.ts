@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { Services } from '../services/index.js';
 import { metricsRoute, timeRoutes, timeUnmatched } from './metrics.js';
-import { requestIdOf } from './request-id.js';
+import { requestIdOf, returnRequestIds } from './request-id.js';
 import { applyRequestDeadline } from './deadline.js';
 import { registerDocs } from './docs.js';
 import type { Logging } from './logging.js';
@@ -72,10 +72,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Switched on by config.metrics (server.ts): requests are timed into them.
   const metrics = options.services.metrics;
   if (metrics !== null) timeRoutes(app, metrics);
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id);
-    done();
-  });
+  returnRequestIds(app);
   const ajv = validators();
   for (const schema of sharedSchemas) {
     ajv.body.addSchema(schema);

@@ -41,6 +41,7 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, error:
     instance: requestInstance(request.id),
   };
   if (error.errors?.length) body.errors = error.errors.map((e) => ({ pointer: inRequest(request, e.pointer), detail: e.detail }));
+  reply.header('x-request-id', request.id);
   // An outage, not a fault of the request: say when to try again (RFC 9110 10.2.3).
   if (error.code === 'store_unavailable') reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS));
   return reply.status(error.status).type('application/problem+json').send(body);
@@ -127,7 +128,6 @@ export function installProblemHandlers(
     return sendProblem(reply, request, appError);
   });
   app.setNotFoundHandler((request, reply) => {
-    reply.header('x-request-id', request.id);
     const sent = sendProblem(reply, request, new AppError('not_found', `There is no ${request.method} ${request.url.split('?')[0]} endpoint.`));
     onUnmatched?.(request, reply);
     return sent;
@@ -142,7 +142,6 @@ export function installProblemHandlers(
 export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const appError = toAppError(error);
   reply.header('x-keyport-code', appError.code);
-  reply.header('x-request-id', request.id);
   return sendProblem(reply, request, appError);
 }
 

@@ -55,10 +55,10 @@ export const oauthRoutes: FastifyPluginAsync<{ services: Services; config: Reado
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const oauth = toOAuthError(error);
     logServerError(logging, request, error, { status: oauth.status, code: oauth.error === 'temporarily_unavailable' ? 'store_unavailable' : oauth.error }, services.metrics);
-    return reply.status(oauth.status).headers(oauth.headers).send(oauth.toJSON());
+    return reply.status(oauth.status).headers(oauth.headers).header('x-request-id', request.id).send(oauth.toJSON());
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: 'invalid_request', error_description: `There is no ${request.method} ${request.url.split('?')[0]} endpoint.` }),
+    reply.status(404).header('x-request-id', request.id).send({ error: 'invalid_request', error_description: `There is no ${request.method} ${request.url.split('?')[0]} endpoint.` }),
   );
 
   const read = (request: FastifyRequest): OAuthRequest => ({

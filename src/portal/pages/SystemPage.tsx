@@ -56,15 +56,15 @@ export function SystemPage() {
             <tbody>
               {nodes.data.nodes.map((n) => (
                 <tr key={n.id} data-node={n.id}>
-                  <td>
+                  <td data-label="Node">
                     <code>{n.id}</code> <span className="muted">{n.host}</span> {n.self && <Badge tone="blue">this node</Badge>}
                   </td>
-                  <td>{n.state === 'up' ? <Badge tone="green">Up</Badge> : <Badge tone="red">Silent</Badge>}</td>
-                  <td>{n.version}</td>
-                  <td title={n.startedAt}>{formatDateTime(n.startedAt)}</td>
-                  <td title={n.lastSeenAt}>{formatRelative(n.lastSeenAt)}</td>
-                  <td>{n.syncLagMs === null ? '—' : `${n.syncLagMs} ms`}</td>
-                  <td>
+                  <td data-label="State">{n.state === 'up' ? <Badge tone="green">Up</Badge> : <Badge tone="red">Silent</Badge>}</td>
+                  <td data-label="Version">{n.version}</td>
+                  <td data-label="Started" title={n.startedAt}>{formatDateTime(n.startedAt)}</td>
+                  <td data-label="Last seen" title={n.lastSeenAt}>{formatRelative(n.lastSeenAt)}</td>
+                  <td data-label="Sync lag">{n.syncLagMs === null ? '—' : `${n.syncLagMs} ms`}</td>
+                  <td data-label="Last error">
                     {n.lastError === null ? (
                       <span className="muted">None</span>
                     ) : (
