@@ -4,6 +4,10 @@ import { generateKeyString } from '../../src/domain/key-strings.js';
 import { createAccount, createKey, describeEachStore, startTestKeyport, type TestKeyport } from '../helpers/keyport.js';
 import { operatorToken } from '../helpers/operators.js';
 import { accessToken, postForm } from '../helpers/oauth.js';
+import { exitOf, logLines, outputMatching, startProcess, type KeyportProcess } from '../helpers/process.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const METRICS_TOKEN = 'metrics-scrape-token-0123456789';
 
@@ -210,5 +214,31 @@ describeEachStore('request ids and the System page', (kp) => {
     const { token } = await operatorToken(kp, account, 'owner@example.com', 'owner');
     assert.equal((await kp.as(token)('GET', '/v1/system/nodes')).status, 403, "an account's owner is not the platform owner");
     assert.equal((await kp.as(null)('GET', '/v1/system/nodes')).status, 401);
+  });
+});
+
+describe('request ids in the log of a Keyport process', () => {
+  let proc: KeyportProcess | undefined;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'keyport-reqid-'));
+    proc = await startProcess({ KEYPORT_DATA_DIR: dir, KEYPORT_LOG_LEVEL: 'info' });
+  });
+  after(async () => {
+    if (proc) {
+      const gone = exitOf(proc.child);
+      proc.child.kill('SIGTERM');
+      await gone;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("every line about a request carries the caller's X-Request-Id as reqId", async () => {
+    const res = await fetch(`${proc!.url}/v1/accounts/acct_nothere`, { headers: { 'x-request-id': 'gw-line-42', authorization: `Bearer ${TEST_LIKE_PLATFORM_TOKEN}` } });
+    assert.equal(res.status, 404);
+    assert.equal(((await res.json()) as { instance: string }).instance, 'urn:keyport:request:gw-line-42');
+    await outputMatching(proc!.output, /"reqId":"gw-line-42".*"msg":"request completed"/, 10_000);
+    const lines = logLines(proc!.output()).filter((l) => l.reqId === 'gw-line-42');
+    assert.deepEqual(lines.map((l) => l.msg), ['incoming request', 'request completed']);
   });
 });
