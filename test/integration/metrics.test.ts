@@ -242,3 +242,21 @@ describe('request ids in the log of a Keyport process', () => {
     assert.deepEqual(lines.map((l) => l.msg), ['incoming request', 'request completed']);
   });
 });
+
+describe('Redis metrics while Redis does not answer', () => {
+  let kp: TestKeyport;
+  before(async () => {
+    // Nothing listens on port 1: the node starts, counts rate limits on its own, and says so.
+    kp = await startTestKeyport('sqlite', { KEYPORT_METRICS_TOKEN: METRICS_TOKEN, REDIS_URL: 'redis://127.0.0.1:1', KEYPORT_REDIS_TIMEOUT_MS: '100' });
+  });
+  after(async () => kp?.stop());
+
+  test('keyport_redis_up is 0 and the fallback is 1; the System page shows the error', async () => {
+    const { samples } = await scrape(kp.url);
+    assert.equal(samples.get('keyport_redis_up'), 0);
+    assert.equal(samples.get('keyport_rate_limit_fallback'), 1);
+    await kp.services.nodes.beat();
+    const self = (await kp.api('GET', '/v1/system/nodes')).body.nodes.find((n: { self: boolean }) => n.self);
+    assert.match(self.lastError, /^Redis redis:\/\/127\.0\.0\.1:1\/? is unavailable: /);
+  });
+});
