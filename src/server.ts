@@ -145,14 +145,14 @@ export async function startKeyport(
           clearInterval(idle);
         }
         await metricsApp?.close();
-        services.nodes.stop();
+        await services.nodes.stop();
         await services.tokens.stop();
         logging.errors.flush();
         await storage.close();
       },
     };
   } catch (err) {
-    services.nodes.stop();
+    await services.nodes.stop();
     await metricsApp?.close().catch(() => {});
     await app?.close().catch(() => {});
     await services.tokens.stop().catch(() => {});

@@ -26,6 +26,8 @@ export class NodesService {
   private readonly host = hostname();
   private lastError: { message: string; at: number } | null = null;
   private timer: NodeJS.Timeout | undefined;
+  /** The heartbeat being written: a store that hangs gets one at a time, so the event log keeps a background connection. */
+  private beating: Promise<void> | undefined;
   /** The last heartbeat was written (null before the first). */
   storeAnswered: boolean | null = null;
 
@@ -71,15 +73,17 @@ export class NodesService {
     await this.beat();
     let beats = 0;
     this.timer = setInterval(() => {
-      void this.beat();
+      this.beating ??= this.beat().finally(() => (this.beating = undefined));
       if (++beats % 720 === 0) void this.store.background.nodes.purge(this.clock.now() - FORGET_AFTER_MS).catch(() => {});
     }, HEARTBEAT_INTERVAL_MS);
     this.timer.unref();
   }
 
-  stop(): void {
+  /** Stops the heartbeat; waits for one being written. */
+  async stop(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
+    await this.beating;
   }
 
   /** The nodes seen in the last day, this one included. */
