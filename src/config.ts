@@ -87,6 +87,15 @@ export interface Config {
    * the store and sent once.
    */
   expiryScanIntervalSeconds: number;
+  /**
+   * Prometheus metrics (README, Operations). Off unless one of these is set, so a node that nobody
+   * scrapes pays nothing and the client-facing port does not reveal traffic figures to anyone:
+   * - KEYPORT_METRICS_PORT: serve `GET /metrics` on a listener of its own on this port (at HOST),
+   *   for a private network or a sidecar; the main port has no /metrics then.
+   * - KEYPORT_METRICS_TOKEN (16+ characters): ask for `Authorization: Bearer <token>` on /metrics;
+   *   without KEYPORT_METRICS_PORT, /metrics is served on the main port, with this token.
+   */
+  metrics: { port: number | null; token: string | null } | null;
 }
 
 /** What a node answers for credentials it cannot re-check while its view of the cluster event log is too old. */
@@ -238,6 +247,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     }
   }
   const expiryScanIntervalSeconds = parseInteger(env, 'KEYPORT_EXPIRY_SCAN_INTERVAL', 60, 0, 86_400, problems, ' seconds');
+  const metrics = parseMetricsConfig(env, port, problems);
 
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   return Object.freeze({
@@ -258,7 +268,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     shutdownTimeoutSeconds,
     logRepeatIntervalSeconds,
     trustedProxies,
+    metrics,
   });
+}
+
+function parseMetricsConfig(env: NodeJS.ProcessEnv, mainPort: number, problems: string[]): Config['metrics'] {
+  const rawPort = env.KEYPORT_METRICS_PORT?.trim();
+  const token = env.KEYPORT_METRICS_TOKEN;
+  let port: number | null = null;
+  if (rawPort) {
+    const n = Number(rawPort);
+    if (!/^\d+$/.test(rawPort) || n < 0 || n > 65535) problems.push(`KEYPORT_METRICS_PORT must be a whole number from 0 to 65535 (got '${rawPort}')`);
+    else if (n !== 0 && n === mainPort) problems.push(`KEYPORT_METRICS_PORT must differ from PORT (${mainPort}); leave it unset to serve /metrics on the main port with KEYPORT_METRICS_TOKEN`);
+    else port = n;
+  }
+  if (token !== undefined && token !== '' && (token.length < 16 || /\s/.test(token)))
+    problems.push('KEYPORT_METRICS_TOKEN must be at least 16 characters with no white space');
+  const usableToken = token !== undefined && token !== '' ? token : null;
+  if (port === null && usableToken === null) return null;
+  return { port, token: usableToken };
 }
 
 function parseStoreTimeouts(env: NodeJS.ProcessEnv, problems: string[]): StoreTimeouts {

@@ -59,6 +59,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     );
   }
   console.log(`Keyport is listening on ${url} (store: ${services.store.storage.describe}). Portal: ${url}/  API reference: ${url}/docs`);
+  if (keyport.metricsUrl !== null) console.log(`Prometheus metrics: ${keyport.metricsUrl}/metrics`);
 
   // Graceful shutdown: stop accepting, finish the requests in flight, write what is pending
   // (lastUsedAt) while the store answers, then exit; never longer than KEYPORT_SHUTDOWN_TIMEOUT.

@@ -11,6 +11,20 @@ import { kekFromBytes, Keyring, parseKek, type Kek } from './domain/envelope.js'
 import { isStoreUnavailable, openStorage, redactUrl, StorageError, storeFailureCause } from './storage/database.js';
 import { Store } from './storage/repositories.js';
 import type { NoticeSink } from './services/notices.js';
+import Fastify from 'fastify';
+import { metricsRoute } from './http/metrics.js';
+import { Metrics } from './services/metrics.js';
+import { observeServices } from './services/metrics-sources.js';
+import { traceStatement } from './services/tracing.js';
+
+/** The version of Keyport, from its package.json (one level above src/ and dist/). */
+export const KEYPORT_VERSION: string = (() => {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+})();
 
 export interface RunningKeyport {
   app: FastifyInstance;
@@ -19,6 +33,8 @@ export interface RunningKeyport {
   log: FastifyBaseLogger;
   /** The URL the server listens on, e.g. http://127.0.0.1:8080. */
   url: string;
+  /** The metrics listener's URL (KEYPORT_METRICS_PORT), when it has one. */
+  metricsUrl: string | null;
   /** The platform owner token, when this start generated it (shown once). */
   generatedToken: string | null;
   close(): Promise<void>;
@@ -51,18 +67,50 @@ export async function startKeyport(
     await storage.close();
     throw err;
   }
-  const services = createServices({ store: new Store(storage), catalog: config.catalog, clock: options.clock ?? systemClock, keyring, oauth: config.oauth, notices: options.notices });
+  const services = createServices({
+    store: new Store(storage),
+    catalog: config.catalog,
+    clock: options.clock ?? systemClock,
+    keyring,
+    oauth: config.oauth,
+    version: KEYPORT_VERSION,
+    notices: options.notices,
+  });
+  // Metrics only when someone scrapes them (KEYPORT_METRICS_PORT or KEYPORT_METRICS_TOKEN).
+  const metrics = config.metrics === null ? null : new Metrics({ version: KEYPORT_VERSION });
+  services.metrics = metrics;
+  const timeStatement = metrics === null ? null : observeServices(metrics, services);
+  storage.onQuery =
+    timeStatement === null
+      ? traceStatement
+      : (pool, ok, seconds) => {
+          timeStatement(pool, ok, seconds);
+          traceStatement(pool, ok, seconds);
+        };
   let app: FastifyInstance | undefined;
+  let metricsApp: FastifyInstance | undefined;
   try {
-    services.tokens.onBackgroundError = (err) =>
-      isStoreUnavailable(err)
+    services.tokens.onBackgroundError = (err) => {
+      services.nodes.noteError(isStoreUnavailable(err) ? `the store is unavailable: ${storeFailureCause(err)}` : (err as Error).message || String(err));
+      return isStoreUnavailable(err)
         ? logging.errors.report(`background:${storeFailureCause(err)}`, 'warn', 'background task failed: the store is unavailable', { err })
         : logging.errors.report(`background:${(err as Error).message}`, 'error', 'background task failed', { err });
-    services.tokens.onRateLimiterState = ({ available, error }) =>
-      available
+    };
+    services.tokens.onRateLimiterState = ({ available, error }) => {
+      if (!available) services.nodes.noteError(`${services.tokens.rateLimiter.describe} is unavailable: ${(error as Error | undefined)?.message ?? 'no answer'}`);
+      return available
         ? log.warn(`${services.tokens.rateLimiter.describe} answers again: rate limits are counted there again`)
         : log.warn({ err: error }, `${services.tokens.rateLimiter.describe} is unavailable: rate limits are counted on this node until it answers`);
-    await whileUnreachable(() => services.tokens.start(), deadline, log, storage.describe);
+    };
+    await whileUnreachable(
+      async () => {
+        await services.tokens.start();
+        await services.nodes.start();
+      },
+      deadline,
+      log,
+      storage.describe,
+    );
     app = await buildApp({ config, services, logging });
     await app.listen({ port: config.port, host: config.host });
     // Only once the node listens: a start that fails (the port taken) must not make a token that
@@ -73,11 +121,21 @@ export async function startKeyport(
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    let metricsUrl: string | null = null;
+    if (metrics !== null && config.metrics !== null && config.metrics.port !== null) {
+      // A listener of its own: /metrics and nothing else, never the API.
+      metricsApp = Fastify({ logger: false });
+      metricsRoute(metricsApp, metrics, config.metrics.token);
+      await metricsApp.listen({ port: config.metrics.port, host: config.host });
+      const a = metricsApp.server.address();
+      metricsUrl = `http://${host.includes(':') ? `[${host}]` : host}:${typeof a === 'object' && a ? a.port : config.metrics.port}`;
+    }
     return {
       app,
       services,
       log,
       url,
+      metricsUrl,
       generatedToken,
       // Stops accepting connections, lets the requests in flight finish (each has its deadline),
       // writes what is pending (lastUsedAt) while the store answers, and closes the store.
@@ -90,6 +148,8 @@ export async function startKeyport(
         } finally {
           clearInterval(idle);
         }
+        await metricsApp?.close();
+        await services.nodes.stop();
         await services.expiry.stop();
         await services.tokens.stop();
         logging.errors.flush();
@@ -97,6 +157,8 @@ export async function startKeyport(
       },
     };
   } catch (err) {
+    await services.nodes.stop();
+    await metricsApp?.close().catch(() => {});
     await app?.close().catch(() => {});
     await services.expiry.stop();
     await services.tokens.stop().catch(() => {});

@@ -8,6 +8,9 @@ export class LruCache<K, V> {
   private readonly entries = new Map<K, { value: V; expires: number; seq: number }>();
   /** Counts insertions: an entry's `seq` says how recently it was (re-)inserted. */
   private seq = 0;
+  /** Reads that found a live entry, and reads that did not (for the cache metrics). */
+  hits = 0;
+  misses = 0;
 
   constructor(
     private readonly maxEntries: number,
@@ -20,11 +23,16 @@ export class LruCache<K, V> {
 
   get(key: K): V | undefined {
     const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    if (entry.expires !== Number.POSITIVE_INFINITY && entry.expires <= this.now()) {
-      this.entries.delete(key);
+    if (!entry) {
+      this.misses++;
       return undefined;
     }
+    if (entry.expires !== Number.POSITIVE_INFINITY && entry.expires <= this.now()) {
+      this.entries.delete(key);
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
     if (this.seq - entry.seq > this.maxEntries >> 1) {
       this.entries.delete(key);
       entry.seq = ++this.seq;

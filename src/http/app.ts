@@ -3,6 +3,8 @@ import addFormats from 'ajv-formats';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { Services } from '../services/index.js';
+import { metricsRoute, timeRoutes, timeUnmatched } from './metrics.js';
+import { requestIdOf, returnRequestIds } from './request-id.js';
 import { applyRequestDeadline } from './deadline.js';
 import { registerDocs } from './docs.js';
 import type { Logging } from './logging.js';
@@ -25,6 +27,7 @@ import { wellKnownRoutes } from './routes/well-known.js';
 import { keyCountRoutes } from './routes/key-counts.js';
 import { portalRoutes } from './routes/portal.js';
 import { leakRoutes } from './routes/leaks.js';
+import { systemRoutes } from './routes/system.js';
 import { sharedSchemas } from './schemas.js';
 
 export interface AppOptions {
@@ -64,13 +67,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     trustProxy: false,
     // Ids longer than the schemas allow still reach their route, which names the bad field (400).
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // The caller's X-Request-Id or traceparent when well-formed, else a new id (request-id.ts).
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     // Requests Node or the router cannot take (oversized headers, broken framing, a broken URL)
     // get a problem document too.
     clientErrorHandler: answerClientError,
     frameworkErrors: answerFrameworkError,
   });
-  // Before any route: every route added from here on gets the request deadline.
+  // Before any route: every route added from here on gets the request deadline, and is timed.
   applyRequestDeadline(app, options.config.requestTimeoutMs);
+  // Switched on by config.metrics (server.ts): requests are timed into them.
+  const metrics = options.services.metrics;
+  if (metrics !== null) timeRoutes(app, metrics);
+  returnRequestIds(app);
   const ajv = validators();
   for (const schema of sharedSchemas) {
     ajv.body.addSchema(schema);
@@ -82,7 +92,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   for (const schema of sharedSchemas) app.addSchema(schema);
   // JSON only: a text/plain body is refused with 415 rather than parsed into a string.
   app.removeContentTypeParser('text/plain');
-  installProblemHandlers(app, logging);
+  installProblemHandlers(app, logging, metrics === null ? undefined : timeUnmatched(metrics), metrics);
   await registerDocs(app);
 
   const { services, config } = options;
@@ -104,5 +114,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(keyCountRoutes, { services });
   await app.register(leakRoutes, { services, config });
   await app.register(portalRoutes);
+  await app.register(systemRoutes, { services });
+  // On the main port only with a token; with KEYPORT_METRICS_PORT it has a listener of its own (server.ts).
+  if (metrics !== null && options.config.metrics !== null && options.config.metrics.port === null) metricsRoute(app, metrics, options.config.metrics.token);
   return app;
 }

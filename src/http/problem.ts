@@ -4,7 +4,9 @@ import type { Duplex } from 'node:stream';
 import { NAME_PATTERN, NAME_RULE, type Problem } from '../contract/schema.js';
 import { AppError, STORE_RETRY_AFTER_SECONDS, storeUnavailable, type FieldError } from '../domain/errors.js';
 import { isStoreUnavailable, storeFailureCause } from '../storage/database.js';
+import type { Metrics } from '../services/metrics.js';
 import { requestLog, type Logging } from './logging.js';
+import { requestInstance } from './request-id.js';
 
 /** The longest path segment (an id) the router takes; longer ones are refused with 414 before any route. */
 export const MAX_PARAM_LENGTH = 1000;
@@ -58,9 +60,11 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, error:
     title: error.title,
     status: error.status,
     detail: error.message,
-    instance: request.url.split('?')[0],
+    // This occurrence: the request's id, as in X-Request-Id and the log (RFC 9457 3.1.5).
+    instance: requestInstance(request.id),
   };
   if (error.errors?.length) body.errors = error.errors.map((e) => ({ pointer: inRequest(request, e.pointer), detail: e.detail }));
+  reply.header('x-request-id', request.id);
   // An outage, not a fault of the request: say when to try again (RFC 9110 10.2.3).
   if (error.code === 'store_unavailable') reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS));
   return reply.status(error.status).type('application/problem+json').send(body);
@@ -128,9 +132,10 @@ export function toAppError(error: FastifyError | AppError | Error): AppError {
  * Logs an error answered 5xx: once per interval and cause, with a count (the store failing fails
  * every request the same way). Shared by the problem+json and the OAuth error handlers.
  */
-export function logServerError(logging: Logging, request: FastifyRequest, error: Error, appError: { status: number; code?: string }): void {
+export function logServerError(logging: Logging, request: FastifyRequest, error: Error, appError: { status: number; code?: string }, metrics?: Metrics | null): void {
   if (appError.status < 500) return;
   if (appError.code === 'store_unavailable' || isStoreUnavailable(error)) {
+    metrics?.storeWasUnavailable();
     const cause = error instanceof AppError ? error.message : storeFailureCause(error);
     logging.errors.report(`store:${cause}`, 'error', 'store unavailable', { err: error }, requestLog(logging, request));
   } else {
@@ -139,18 +144,26 @@ export function logServerError(logging: Logging, request: FastifyRequest, error:
 }
 
 /** Installs the error and not-found handlers that speak problem+json. */
-export function installProblemHandlers(app: FastifyInstance, logging: Logging): void {
+export function installProblemHandlers(
+  app: FastifyInstance,
+  logging: Logging,
+  onUnmatched?: (request: FastifyRequest, reply: FastifyReply) => void,
+  metrics?: Metrics | null,
+): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const appError = toAppError(error);
-    logServerError(logging, request, error, appError);
+    logServerError(logging, request, error, appError, metrics);
     return sendProblem(reply, request, appError);
   });
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!;
     // The router matches no route when a path segment is longer than it takes: say so, not "no such endpoint".
-    if (path.split('/').some((segment) => segment.length > MAX_PARAM_LENGTH))
-      return sendProblem(reply, request, toAppError(Object.assign(new Error('too long'), { code: 'FST_ERR_MAX_PARAM_LENGTH' })));
-    return sendProblem(reply, request, new AppError('not_found', `There is no ${request.method} ${path} endpoint.`));
+    const tooLong = path.split('/').some((segment) => segment.length > MAX_PARAM_LENGTH);
+    const sent = tooLong
+      ? sendProblem(reply, request, toAppError(Object.assign(new Error('too long'), { code: 'FST_ERR_MAX_PARAM_LENGTH' })))
+      : sendProblem(reply, request, new AppError('not_found', `There is no ${request.method} ${path} endpoint.`));
+    onUnmatched?.(request, reply);
+    return sent;
   });
 }
 

@@ -12,6 +12,7 @@ import { ExternalKeysPage } from './pages/ExternalKeysPage';
 import { OperatorsPage } from './pages/OperatorsPage';
 import { SettingsPage } from './pages/SettingsPage';
 import { UsagePage } from './pages/UsagePage';
+import { SystemPage } from './pages/SystemPage';
 import { SignIn } from './pages/SignIn';
 import { KeysPage } from './keys/KeysPage';
 
@@ -148,7 +149,7 @@ function SignedIn({
   // "/" and unknown paths lead to the first account's keys (or to the accounts page when there is none).
   useEffect(() => {
     if (match && account) return;
-    if (location.path === '/accounts') return;
+    if (location.path === '/accounts' || location.path === '/system') return;
     if (match && !account) return; // shown as "not found" below
     const first = me.accounts[0];
     // The first page of that account this operator may open (keys, for nearly everyone).
@@ -161,7 +162,8 @@ function SignedIn({
 
   const page = match?.page ?? '';
   let content;
-  if (location.path === '/accounts' || (!match && me.accounts.length === 0)) content = <AccountsHome />;
+  if (location.path === '/system') content = <SystemPage />;
+  else if (location.path === '/accounts' || (!match && me.accounts.length === 0)) content = <AccountsHome />;
   else if (match && !account)
     content = (
       <div className="empty-state">

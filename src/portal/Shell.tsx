@@ -68,6 +68,11 @@ export function Shell({ page, children, onSignOut }: { page: string; children: R
             </div>
           )}
           {me.isPlatformOwner && (
+            <a href="/system" onClick={linkHandler('/system')} className="button button-ghost button-small" aria-current={location.path === '/system' ? 'page' : undefined}>
+              System
+            </a>
+          )}
+          {me.isPlatformOwner && (
             <button type="button" className="button button-ghost button-small hide-narrow" onClick={() => setCreating(true)}>
               <Icon name="plus" size={16} />
               <span>New account</span>

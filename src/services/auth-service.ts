@@ -31,6 +31,11 @@ export class AuthService {
     this.sessionCache = new LruCache(10_000, () => clock.now());
   }
 
+  /** The caches by name, for the metrics (entries, hits, misses). */
+  get caches(): Record<string, { readonly size: number; readonly hits: number; readonly misses: number }> {
+    return { management_tokens: this.cache, sessions: this.sessionCache };
+  }
+
   /**
    * Makes sure a platform owner token exists. With `bootstrapToken` set, that token is stored (once)
    * and nothing is returned; without it, a token is generated only when none exists yet, and

@@ -9,6 +9,8 @@ import { AuthService } from './auth-service.js';
 import { ClusterSync } from './cluster-sync.js';
 import { GrantsService } from './grants-service.js';
 import { KeysService } from './keys-service.js';
+import { NodesService } from './nodes-service.js';
+import type { Metrics } from './metrics.js';
 import { createTokenServices, type TokenServices } from './oauth-services.js';
 import { OperatorsService } from './operators-service.js';
 import { Outbox } from './outbox.js';
@@ -42,6 +44,10 @@ export interface Services {
   creditsNotices: CreditsNotices;
   /** Reports of keys found in public (GitHub secret scanning). */
   leaks: LeaksService;
+  /** This node's heartbeat, and the cluster's nodes (the System page). */
+  nodes: NodesService;
+  /** The node's Prometheus metrics, when switched on (KEYPORT_METRICS_PORT / KEYPORT_METRICS_TOKEN). */
+  metrics: Metrics | null;
 }
 
 export function createServices({
@@ -51,6 +57,7 @@ export function createServices({
   keyring,
   oauth,
   notices,
+  version = '0.0.0',
 }: {
   store: Store;
   catalog: Catalog;
@@ -59,6 +66,8 @@ export function createServices({
   oauth?: OAuthConfig;
   /** Where the notices of changes go (the account's webhooks); by default they are discarded. */
   notices?: NoticeSink;
+  /** The version of Keyport this node runs, for its heartbeat. */
+  version?: string;
 }): Services {
   const config = oauth ?? defaultOAuthConfig();
   const sync = new ClusterSync(store, clock, config.syncIntervalMs, config.maxStalenessMs);
@@ -95,5 +104,7 @@ export function createServices({
     expiry: new ExpiryReminders(store, catalog, clock, outbox),
     creditsNotices,
     leaks: new LeaksService(store, catalog, clock, outbox),
+    nodes: new NodesService(store, clock, sync, version),
+    metrics: null,
   };
 }

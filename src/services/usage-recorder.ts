@@ -36,6 +36,11 @@ export class UsageRecorder {
     private readonly counting = true,
   ) {}
 
+  /** What waits for the next flush: keys whose lastUsedAt is to be written, and keys with counts to add (for the metrics). */
+  get queued(): { lastUsed: number; counts: number } {
+    return { lastUsed: this.pending.size, counts: this.counts.size };
+  }
+
   /** Notes that key `keyId` was used at `at` (epoch ms). */
   record(keyId: string, at: number): void {
     this.pending.set(keyId, at);

@@ -237,6 +237,11 @@ export class VerificationService {
     return { valid: false, code, credential, rateLimit: null, policy, credits: null };
   }
 
+  /** The caches by name, for the metrics (entries, hits, misses). */
+  get caches(): Record<string, { readonly size: number; readonly hits: number; readonly misses: number }> {
+    return { verified_keys: this.keys, verified_tokens: this.tokens, key_policies: this.policies };
+  }
+
   /** Forgets cached answers for these secret hashes and key ids (after a key change anywhere). */
   invalidate(lookups: readonly string[], keyId: string | null): void {
     this.epoch++;

@@ -1,7 +1,7 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type LogEvent, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import { migrations } from './migrations/index.js';
 import type { Database, Dialect } from './schema.js';
@@ -41,7 +41,25 @@ export interface Storage {
   ping(): Promise<boolean>;
   /** Told when a connection is lost outside any query (PostgreSQL restarting, an idle connection killed). */
   onConnectionError: (err: Error) => void;
+  /**
+   * Told of every statement, with its pool, outcome and duration (seconds), for the store metrics;
+   * unset, nothing is measured.
+   */
+  onQuery: QueryObserver | null;
+  /** The connections of the request pool: open, idle, and requests waiting for one (PostgreSQL only). */
+  poolStats(): { total: number; idle: number; waiting: number; max: number } | null;
   close(): Promise<void>;
+}
+
+/** See Storage.onQuery. */
+export type QueryObserver = (pool: 'request' | 'background', ok: boolean, seconds: number) => void;
+
+/** Kysely's query log, passed on to `storage.onQuery` while one is set. */
+function observeQueries(storage: () => Storage, pool: 'request' | 'background') {
+  return (event: LogEvent) => {
+    const observer = storage().onQuery;
+    if (observer !== null) observer(pool, event.level === 'query', event.queryDurationMillis / 1000);
+  };
 }
 
 /**
@@ -140,6 +158,7 @@ function openSqlite(dataDir: string, timeouts: StoreTimeouts): Storage {
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: handle }),
     plugins: [new CamelCasePlugin()],
+    log: observeQueries(() => storage, 'request'),
   });
   const storage: Storage = {
     db,
@@ -155,6 +174,8 @@ function openSqlite(dataDir: string, timeouts: StoreTimeouts): Storage {
       }
     },
     onConnectionError: () => {},
+    onQuery: null,
+    poolStats: () => null,
     close: () => db.destroy(),
   };
   return storage;
@@ -192,11 +213,15 @@ async function openPostgres(options: { url: string; poolSize?: number; timeouts?
   const pool = newPool(options.poolSize ?? 10, 'keyport');
   const background = newPool(2, 'keyport background');
   const describe = `PostgreSQL ${redactUrl(options.url)}`;
-  const kysely = (p: pg.Pool) =>
-    new Kysely<Database>({ dialect: new PostgresDialect({ pool: boundedPool(p, timeouts.statementMs + CLIENT_GRACE_MS) }), plugins: [new CamelCasePlugin()] });
+  const kysely = (p: pg.Pool, name: 'request' | 'background') =>
+    new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: boundedPool(p, timeouts.statementMs + CLIENT_GRACE_MS) }),
+      plugins: [new CamelCasePlugin()],
+      log: observeQueries(() => storage, name),
+    });
   const storage: Storage = {
-    db: kysely(pool),
-    background: kysely(background),
+    db: kysely(pool, 'request'),
+    background: kysely(background, 'background'),
     dialect: 'postgres',
     describe,
     ping: async () => {
@@ -208,6 +233,8 @@ async function openPostgres(options: { url: string; poolSize?: number; timeouts?
       }
     },
     onConnectionError: () => {},
+    onQuery: null,
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: options.poolSize ?? 10 }),
     close: async () => {
       await storage.background.destroy();
       await storage.db.destroy();

@@ -8,6 +8,7 @@ import type { KeyCredits } from '../domain/usage-controls.js';
 import type { AccountsTable, ApiTokensTable, Database, KeysTable } from './schema.js';
 import type { Storage } from './database.js';
 import { likeLiteral } from './like.js';
+import { NodesRepository } from './node-repositories.js';
 import { UsageRepository } from './usage-repositories.js';
 import { KeyNoticesRepository } from './key-notice-repositories.js';
 import { ClusterEventsRepository, SigningKeysRepository } from './oauth-repositories.js';
@@ -30,6 +31,7 @@ export class Repositories {
   readonly audit: AuditRepository;
   readonly usage: UsageRepository;
   readonly keyNotices: KeyNoticesRepository;
+  readonly nodes: NodesRepository;
 
   /**
    * `afterCommit` collects what must run once the transaction these repositories write in has
@@ -41,6 +43,7 @@ export class Repositories {
   ) {
     this.usage = new UsageRepository(db);
     this.keyNotices = new KeyNoticesRepository(db);
+    this.nodes = new NodesRepository(db);
     this.operators = new OperatorsRepository(db);
     this.memberships = new MembershipsRepository(db);
     this.customRoles = new CustomRolesRepository(db);

@@ -20,6 +20,18 @@ export interface Database {
   usageHourly: UsageTable;
   usageDaily: UsageTable;
   keyNotices: KeyNoticesTable;
+  nodes: NodesTable;
+}
+
+export interface NodesTable {
+  id: string;
+  host: string;
+  version: string;
+  startedAt: number;
+  lastSeenAt: number;
+  syncLagMs: number | null;
+  lastError: string | null;
+  lastErrorAt: number | null;
 }
 
 export interface AccountsTable {

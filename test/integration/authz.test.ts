@@ -263,7 +263,7 @@ for (const store of STORES) {
           title: code === 'validation_failed' ? 'Invalid request' : 'Gateway not authenticated',
           status: 400,
           detail,
-          instance: '/v1/authz',
+          instance: `urn:keyport:request:${res.headers.get('x-request-id')}`,
           ...(errors ? { errors } : {}),
         });
       };
@@ -396,7 +396,7 @@ for (const store of STORES) {
         title: 'Malformed request',
         status: 400,
         detail: 'The URL is not valid: a percent-encoded character in its path is broken.',
-        instance: '/v1/authz/%E0%A4%A',
+        instance: `urn:keyport:request:${badPath.headers.get('x-request-id')}`,
       });
       const head = await raw(kp.url, `HEAD /v1/authz?environment=production&scopes=order.read HTTP/1.1\r\nHost: x\r\nKeyport-Service-Token: ${serviceToken}\r\nConnection: close\r\n\r\n`);
       assert.match(head, /^HTTP\/1\.1 401 Unauthorized\r\n/);

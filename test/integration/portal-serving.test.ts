@@ -73,7 +73,10 @@ describe('the portal is served at / with the API untouched', () => {
         await res.json(),
         path.startsWith('/oauth/')
           ? { error: 'invalid_request', error_description: `There is no GET ${path} endpoint.` } // RFC 6749 under /oauth/*
-          : { type: 'urn:keyport:problem:not_found', code: 'not_found', title: 'Not found', status: 404, detail: `There is no GET ${path} endpoint.`, instance: path },
+          : {
+              type: 'urn:keyport:problem:not_found', code: 'not_found', title: 'Not found', status: 404,
+              detail: `There is no GET ${path} endpoint.`, instance: `urn:keyport:request:${res.headers.get('x-request-id')}`,
+            },
       );
     }
     assert.equal((await fetch(`${built.url}/v1/catalog`, { headers: html })).status, 200, 'known API routes answer as before');

@@ -195,7 +195,7 @@ describeEachStore('POST /v1/verify and GET /v1/whoami', (kp) => {
       title: 'Authentication required',
       status: 401,
       detail: 'The credential belongs to a key that is switched off (inactive).',
-      instance: '/v1/whoami',
+      instance: `urn:keyport:request:${off.headers.get('x-request-id')}`,
     });
     assert.equal((await kp.as(null)('GET', '/v1/whoami')).status, 401);
     assert.equal((await kp.as('garbage')('GET', '/v1/whoami')).body.detail, 'The credential is not a well-formed token key or access token (malformed).');

@@ -14,6 +14,7 @@ import { forwardedClientIp } from '../forwarded-address.js';
 import { requestLog, type Logging } from '../logging.js';
 import { Problem } from '../../contract/schema.js';
 import { problemType, sendProblem, toAppError } from '../problem.js';
+import { inSpan } from '../../services/tracing.js';
 
 /**
  * Forward-auth for gateways: `/v1/authz` and any path below it, any method. nginx `auth_request`,
@@ -121,6 +122,10 @@ const REQUIREMENT_CACHE = 1000;
  */
 const documentedOnly = () => () => true;
 
+const AUTHZ_SPAN = { 'http.route': '/v1/authz' };
+/** The span's outcome: the refusal code, or valid. */
+const outcome = (reply: FastifyReply) => String(reply.getHeader(CODE_HEADER) ?? 'valid');
+
 export const authzRoutes: FastifyPluginAsync<{ services: Services; logging: Logging }> = async (app, { services, logging }) => {
   const { verification } = services.tokens;
   const { auth, catalog } = services;
@@ -146,15 +151,24 @@ export const authzRoutes: FastifyPluginAsync<{ services: Services; logging: Logg
       throw misconfigured(request, 'service_token_missing', 'Send the service token of this gateway as "Keyport-Service-Token: <token>" (a token holding keys.verify).');
     // Synchronous while the service token and the credential are cached: no promise per request.
     const principal = auth.authenticate(token);
-    return principal instanceof Promise ? principal.then((p) => decide(request, reply, p)) : decide(request, reply, principal);
+    const traced = (p: Principal | null) => inSpan('keyport.authz', request.headers, AUTHZ_SPAN, () => decide(request, reply, p), outcome);
+    return principal instanceof Promise ? principal.then(traced) : traced(principal);
   }
+  const metrics = services.metrics;
+  const counted = (reply: FastifyReply, result: Verification, need: Requirement) => {
+    metrics?.verified('/v1/authz', result.code);
+    return answer(reply, result, need);
+  };
 
   function decide(request: FastifyRequest, reply: FastifyReply, principal: Principal | null): FastifyReply | Promise<FastifyReply> {
     if (principal === null)
       throw misconfigured(request, 'service_token_invalid', 'The Keyport-Service-Token of this gateway is unknown, expired or revoked; give it a valid service token.');
     const need = requirements.parse(request.query as Record<string, unknown>);
     const credential = clientCredential(request.headers);
-    if (typeof credential !== 'string') return refuse(reply, credential.refusal, null, need);
+    if (typeof credential !== 'string') {
+      metrics?.verified('/v1/authz', credential.refusal);
+      return refuse(reply, credential.refusal, null, need);
+    }
     // Trusted only now that the caller is a gateway Keyport knows.
     const clientIp = forwardedClientIp(request.headers);
     const authorize = (accountId: string) => {
@@ -167,8 +181,8 @@ export const authzRoutes: FastifyPluginAsync<{ services: Services; logging: Logg
       return foreign(err, request, reply, principal, need);
     }
     return pending instanceof Promise
-      ? pending.then((result) => answer(reply, result, need), (err) => foreign(err, request, reply, principal, need))
-      : answer(reply, pending, need);
+      ? pending.then((result) => counted(reply, result, need), (err) => foreign(err, request, reply, principal, need))
+      : counted(reply, pending, need);
   }
 
   /**
@@ -178,6 +192,7 @@ export const authzRoutes: FastifyPluginAsync<{ services: Services; logging: Logg
    */
   function foreign(err: unknown, request: FastifyRequest, reply: FastifyReply, principal: Principal, need: Requirement): FastifyReply {
     if (!(err instanceof ForeignAccount)) throw err;
+    metrics?.verified('/v1/authz', 'unknown');
     refusalLog.warn(request, 'foreign_account', { serviceToken: principal.id, serviceTokenName: principal.label, account: err.accountId },
       "forward-auth: a credential of an account this gateway's service token may not verify was answered as unknown");
     return refuse(reply, 'unknown', null, need);

@@ -8,6 +8,7 @@ import type { Services } from '../../services/index.js';
 import { isStoreUnavailable } from '../../storage/database.js';
 import type { Logging } from '../logging.js';
 import { logServerError } from '../problem.js';
+import { inSpan } from '../../services/tracing.js';
 import { clientAddress } from '../client-address.js';
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -53,11 +54,11 @@ export const oauthRoutes: FastifyPluginAsync<{ services: Services; config: Reado
   });
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const oauth = toOAuthError(error);
-    logServerError(logging, request, error, { status: oauth.status, code: oauth.error === 'temporarily_unavailable' ? 'store_unavailable' : oauth.error });
-    return reply.status(oauth.status).headers(oauth.headers).send(oauth.toJSON());
+    logServerError(logging, request, error, { status: oauth.status, code: oauth.error === 'temporarily_unavailable' ? 'store_unavailable' : oauth.error }, services.metrics);
+    return reply.status(oauth.status).headers(oauth.headers).header('x-request-id', request.id).send(oauth.toJSON());
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: 'invalid_request', error_description: `There is no ${request.method} ${request.url.split('?')[0]} endpoint.` }),
+    reply.status(404).header('x-request-id', request.id).send({ error: 'invalid_request', error_description: `There is no ${request.method} ${request.url.split('?')[0]} endpoint.` }),
   );
 
   const read = (request: FastifyRequest): OAuthRequest => ({
@@ -115,9 +116,17 @@ export const oauthRoutes: FastifyPluginAsync<{ services: Services; config: Reado
       validatorCompiler: () => () => true,
     },
     async (request, reply) => {
-      const { body, rateLimit } = await token.handle(read(request));
-      if (rateLimit) reply.headers(rateLimitHeaders(rateLimit));
-      return body;
+      const metrics = services.metrics;
+      let answer;
+      try {
+        answer = await inSpan('keyport.oauth.token', request.headers, { 'http.route': '/oauth/token' }, () => token.handle(read(request)), () => 'issued');
+      } catch (err) {
+        metrics?.verified('/oauth/token', toOAuthError(err as FastifyError).error);
+        throw err;
+      }
+      metrics?.verified('/oauth/token', 'issued');
+      if (answer.rateLimit) reply.headers(rateLimitHeaders(answer.rateLimit));
+      return answer.body;
     },
   );
 
@@ -141,7 +150,13 @@ export const oauthRoutes: FastifyPluginAsync<{ services: Services; config: Reado
       },
       validatorCompiler: () => () => true,
     },
-    async (request) => introspection.handle(read(request)),
+    async (request) => {
+      const answer = await inSpan('keyport.oauth.introspect', request.headers, { 'http.route': '/oauth/introspect' }, () => introspection.handle(read(request)), (a) =>
+        a.active ? 'active' : 'inactive',
+      );
+      services.metrics?.verified('/oauth/introspect', answer.active ? 'active' : 'inactive');
+      return answer;
+    },
   );
 
   app.post(

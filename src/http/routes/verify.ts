@@ -14,6 +14,9 @@ import { bearerToken, guard } from '../auth.js';
 import { clientAddress } from '../client-address.js';
 import { REFUSAL_REASONS } from '../credentials.js';
 import { problems } from '../schemas.js';
+import { inSpan } from '../../services/tracing.js';
+
+const VERIFY_SPAN = { 'http.route': '/v1/verify' };
 
 /**
  * How each field of the answer for a valid credential is read from it: one entry per field of
@@ -108,7 +111,9 @@ export const verifyRoutes: FastifyPluginAsync<{ services: Services; config: Read
     },
     (request, reply) => {
       // Synchronous while the caller's token and the credential are cached: no promise per request.
-      return andThen(guard(services.auth, request, {}), ({ principal }) => verify(principal, request.body, reply));
+      return andThen(guard(services.auth, request, {}), ({ principal }) =>
+        inSpan('keyport.verify', request.headers, VERIFY_SPAN, () => verify(principal, request.body, reply), outcome),
+      );
     },
   );
 
@@ -124,8 +129,14 @@ export const verifyRoutes: FastifyPluginAsync<{ services: Services; config: Read
       if (!principal.permissionsOn(accountId).has('keys.verify'))
         throw forbidden(`Verifying credentials of account '${accountId}' needs the 'keys.verify' permission on it.`);
     });
-    return andThen(pending, (result) => answer(reply, result));
+    const metrics = services.metrics;
+    return andThen(pending, (result) => {
+      metrics?.verified('/v1/verify', result.code);
+      return answer(reply, result);
+    });
   }
+  // The span's outcome: the code of the serialised answer (read only while a trace records).
+  const outcome = (body: VerifyAnswer) => /"code":"([a-z_]+)"/.exec(body as unknown as string)?.[1] ?? 'unknown';
 
   app.get(
     '/v1/whoami',
@@ -145,6 +156,7 @@ export const verifyRoutes: FastifyPluginAsync<{ services: Services; config: Read
       // The integration calls itself: its address is the connection's (or the forwarded one behind a
       // trusted proxy). Asking who it is spends no credits, and tells when none are left.
       const result = await verification.verify(credential, { clientIp: clientAddress(request, config.trustedProxies), cost: 0 });
+      services.metrics?.verified('/v1/whoami', result.code);
       setRateLimit(reply, result);
       if (result.code === 'rate_limited')
         throw new AppError('rate_limited', `The key's rate limit is used up; try again in ${result.rateLimit!.resetSeconds} seconds.`);

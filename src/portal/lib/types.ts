@@ -7,6 +7,7 @@ export type { IssuedKey, Key, KeyCounts, KeyPage, QuickstartSample, Role } from 
 export type { Account, Me, MeAccount, Settings } from '../../contract/accounts';
 export type { Catalog } from '../../contract/catalog';
 export type { ExternalKey } from '../../contract/grants';
+export type { SystemNode, SystemNodes } from '../../contract/system';
 export type { AccessLevel } from '../../domain/catalog';
 export type { Permission } from '../../domain/principal';
 export { CREDENTIAL_TYPES, ENVIRONMENTS, KINDS, type CredentialType, type Environment, type KeyKind as Kind } from '../../domain/environment';

@@ -44,6 +44,11 @@ export class ClientAuthenticator {
     this.clients = new LruCache(100_000, () => clock.now());
   }
 
+  /** The cache by name, for the metrics (entries, hits, misses). */
+  get caches(): Record<string, { readonly size: number; readonly hits: number; readonly misses: number }> {
+    return { oauth_clients: this.clients };
+  }
+
   /** The client the credentials prove; throws invalid_client, or slow_down while throttled. */
   async authenticate(credentials: ClientCredentials, sourceAddress: string): Promise<OAuthClient> {
     await this.guard.check();

@@ -9,6 +9,7 @@ import { signingKeyWithdrawal } from './006-signing-key-withdrawal.js';
 import { eventLog } from './007-event-log.js';
 import { usageControls } from './008-usage-controls.js';
 import { expiryLeaks } from './010-expiry-leaks.js';
+import { nodes } from './011-nodes.js';
 
 /**
  * The one migration set of both stores, applied in name order. A migration gets the dialect only
@@ -25,5 +26,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '007-event-log': eventLog(dialect),
     '008-usage-controls': usageControls(dialect),
     '010-expiry-leaks': expiryLeaks(dialect),
+    '011-nodes': nodes(dialect),
   };
 }
