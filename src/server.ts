@@ -50,13 +50,17 @@ export async function startKeyport(
     await storage.close();
     throw err;
   }
-  const services = createServices({ store: new Store(storage), catalog: config.catalog, clock: options.clock ?? systemClock, keyring, oauth: config.oauth });
+  const services = createServices({ store: new Store(storage), catalog: config.catalog, clock: options.clock ?? systemClock, keyring, oauth: config.oauth, webhooks: config.webhooks });
   let app: FastifyInstance | undefined;
   try {
     services.tokens.onBackgroundError = (err) =>
       isStoreUnavailable(err)
         ? logging.errors.report(`background:${storeFailureCause(err)}`, 'warn', 'background task failed: the store is unavailable', { err })
         : logging.errors.report(`background:${(err as Error).message}`, 'error', 'background task failed', { err });
+    services.webhookDispatcher.onError = (err) =>
+      isStoreUnavailable(err)
+        ? logging.errors.report(`webhooks:${storeFailureCause(err)}`, 'warn', 'webhook deliveries wait: the store is unavailable', { err })
+        : logging.errors.report(`webhooks:${(err as Error).message}`, 'error', 'webhook delivery round failed', { err });
     services.tokens.onRateLimiterState = ({ available, error }) =>
       available
         ? log.warn(`${services.tokens.rateLimiter.describe} answers again: rate limits are counted there again`)
@@ -65,6 +69,7 @@ export async function startKeyport(
       async () => {
         const token = await services.auth.ensurePlatformToken(config.bootstrapToken);
         await services.tokens.start();
+        services.webhookDispatcher.start();
         return token;
       },
       deadline,
@@ -95,6 +100,7 @@ export async function startKeyport(
           clearInterval(idle);
         }
         await services.tokens.stop();
+        await services.webhookDispatcher.stop();
         logging.errors.flush();
         await storage.close();
       },
@@ -102,6 +108,7 @@ export async function startKeyport(
   } catch (err) {
     await app?.close().catch(() => {});
     await services.tokens.stop().catch(() => {});
+    await services.webhookDispatcher.stop().catch(() => {});
     await storage.close();
     throw err;
   }

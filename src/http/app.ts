@@ -20,6 +20,7 @@ import { oauthRoutes } from './routes/oauth.js';
 import { signingKeyRoutes } from './routes/signing-keys.js';
 import { verifyRoutes } from './routes/verify.js';
 import { usageRoutes } from './routes/usage.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 import { keyCountRoutes } from './routes/key-counts.js';
 import { portalRoutes } from './routes/portal.js';
@@ -89,6 +90,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(verifyRoutes, { services, config });
   await app.register(authzRoutes, { services, logging });
   await app.register(usageRoutes, { services });
+  await app.register(webhookRoutes, { services });
   await app.register(oauthRoutes, { services, config, logging, prefix: '/oauth' });
   await app.register(wellKnownRoutes, { services, config });
   await app.register(signingKeyRoutes, { services });

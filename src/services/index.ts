@@ -1,4 +1,4 @@
-import { defaultOAuthConfig, type OAuthConfig } from '../config.js';
+import { defaultOAuthConfig, defaultWebhookConfig, type OAuthConfig, type WebhookConfig } from '../config.js';
 import type { Catalog } from '../domain/catalog.js';
 import type { Clock } from '../domain/clock.js';
 import type { Keyring } from '../domain/envelope.js';
@@ -13,6 +13,7 @@ import { createTokenServices, type TokenServices } from './oauth-services.js';
 import { OperatorsService } from './operators-service.js';
 import { Outbox } from './outbox.js';
 import { UsageService } from './usage-service.js';
+import { WebhookDispatcher, WebhookSink, WebhooksService } from './webhooks-service.js';
 
 /** Every service of a Keyport node, wired over one store. */
 export interface Services {
@@ -32,13 +33,19 @@ export interface Services {
   usage: UsageService;
   /** Access tokens and verification: the OAuth endpoints, the hot path, their background tasks. */
   tokens: TokenServices;
+  /** Webhook endpoints and their delivery log. */
+  webhooks: WebhooksService;
+  /** Sends queued webhook deliveries in the background (start/stop with the node). */
+  webhookDispatcher: WebhookDispatcher;
 }
 
-export function createServices({ store, catalog, clock, keyring, oauth }: { store: Store; catalog: Catalog; clock: Clock; keyring: Keyring; oauth?: OAuthConfig }): Services {
+export function createServices({ store, catalog, clock, keyring, oauth, webhooks }: { store: Store; catalog: Catalog; clock: Clock; keyring: Keyring; oauth?: OAuthConfig; webhooks?: WebhookConfig }): Services {
   const config = oauth ?? defaultOAuthConfig();
   const sync = new ClusterSync(store, clock, config.syncIntervalMs, config.maxStalenessMs);
   const audit = new AuditService(store, clock);
-  const outbox = new Outbox(store, audit, sync);
+  const webhookConfig = webhooks ?? defaultWebhookConfig();
+  const webhookDispatcher = new WebhookDispatcher(store, clock, keyring, webhookConfig);
+  const outbox = new Outbox(store, audit, sync, new WebhookSink(clock, webhookDispatcher));
   const auth = new AuthService(store, clock);
   const grants = new GrantsService(store, catalog, clock, outbox);
   // Cached permissions are forgotten on every node when a membership or a management token changes anywhere.
@@ -59,6 +66,8 @@ export function createServices({ store, catalog, clock, keyring, oauth }: { stor
     auth,
     outbox,
     usage,
+    webhooks: new WebhooksService(store, clock, outbox, keyring, webhookConfig, webhookDispatcher),
+    webhookDispatcher,
     tokens: createTokenServices({ store, catalog, clock, keyring, auth, grants, sync, outbox, usageAnalytics: usage, config }),
   };
 }

@@ -9,6 +9,7 @@ import type { AccountsTable, ApiTokensTable, Database, KeysTable } from './schem
 import type { Storage } from './database.js';
 import { likeLiteral } from './like.js';
 import { UsageRepository } from './usage-repositories.js';
+import { WebhookDeliveriesRepository, WebhookEndpointsRepository } from './webhook-repositories.js';
 import { ClusterEventsRepository, SigningKeysRepository } from './oauth-repositories.js';
 import { AuditRepository, CustomRolesRepository, GrantsRepository, MembershipsRepository, OperatorsRepository, SessionsRepository } from './operator-repositories.js';
 
@@ -28,6 +29,8 @@ export class Repositories {
   readonly grants: GrantsRepository;
   readonly audit: AuditRepository;
   readonly usage: UsageRepository;
+  readonly webhookEndpoints: WebhookEndpointsRepository;
+  readonly webhookDeliveries: WebhookDeliveriesRepository;
 
   /**
    * `afterCommit` collects what must run once the transaction these repositories write in has
@@ -38,6 +41,8 @@ export class Repositories {
     private readonly afterCommit?: (() => Promise<void>)[],
   ) {
     this.usage = new UsageRepository(db);
+    this.webhookEndpoints = new WebhookEndpointsRepository(db);
+    this.webhookDeliveries = new WebhookDeliveriesRepository(db);
     this.operators = new OperatorsRepository(db);
     this.memberships = new MembershipsRepository(db);
     this.customRoles = new CustomRolesRepository(db);
