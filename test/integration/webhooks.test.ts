@@ -67,6 +67,7 @@ describeEachStore(
       assert.equal(grant.status, 201);
       await kp.api('PATCH', `/v1/accounts/${account}/grants/${grant.body.grantId}`, { active: false });
       await kp.api('DELETE', `/v1/accounts/${account}/grants/${grant.body.grantId}`);
+      kp.clock.advance(1); // the ping is the newest delivery of the log
       const ping = await kp.api('POST', `/v1/accounts/${account}/webhooks/${webhook.id}/test`);
       assert.equal(ping.status, 202);
       assert.equal(ping.body.type, 'webhook.test');
@@ -203,7 +204,7 @@ describeEachStore(
       assert.deepEqual((await kp.api('GET', `/v1/accounts/${account}/webhooks`)).body.items, []);
       // A PATCH to a bad URL changes nothing either.
       const { webhook } = await addWebhook(kp.api, account, receiver.url, ['key.created']);
-      const patch = await kp.api('PATCH', `/v1/accounts/${account}/webhooks/${webhook.id}`, { url: 'https://127.0.0.2/x', events: ['key.deleted'] });
+      const patch = await kp.api('PATCH', `/v1/accounts/${account}/webhooks/${webhook.id}`, { url: 'https://10.0.0.5/x', events: ['key.deleted'] });
       assert.equal(patch.status, 400);
       assert.equal(patch.body.code, 'webhook_url_not_allowed');
       assert.deepEqual((await kp.api('GET', `/v1/accounts/${account}/webhooks/${webhook.id}`)).body, webhook);
@@ -244,14 +245,14 @@ describe('two nodes on PostgreSQL deliver each event once', () => {
     const account = await createAccount(kp.api);
     const { secret } = await addWebhook(kp.api, account, receiver.url, ['key.created', 'key.deleted']);
     const apis = [kp.api, apiClient(peer.url, (await import('../helpers/keyport.js')).TEST_TOKEN)];
-    const made = await Promise.all(Array.from({ length: 30 }, (_, i) => createKey(apis[i % 2]!, account, { name: `Key ${i}` })));
+    const made = await Promise.all(Array.from({ length: 24 }, (_, i) => createKey(apis[i % 2]!, account, { name: `Key ${i}` })));
     await Promise.all(made.map(({ key }, i) => apis[(i + 1) % 2]!('DELETE', `/v1/accounts/${account}/keys/${key.id}`, { confirm: true })));
-    await until('sixty deliveries', () => receiver.received.length >= 60, 30_000);
+    await until('48 deliveries', () => receiver.received.length >= 48, 30_000);
     // Both nodes poll several more rounds: still nothing sent twice.
     await new Promise((r) => setTimeout(r, 500));
     const ids = receiver.received.map((r) => r.headers['webhook-id']);
-    assert.equal(ids.length, 60);
-    assert.equal(new Set(ids).size, 60);
+    assert.equal(ids.length, 48);
+    assert.equal(new Set(ids).size, 48);
     const seen = receiver.received.map((r) => verified(secret, r)).map((p) => `${p.type} ${p.data.id}`);
     assert.deepEqual(seen.sort(), made.flatMap(({ key }) => [`key.created ${key.id}`, `key.deleted ${key.id}`]).sort());
   });
