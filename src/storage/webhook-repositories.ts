@@ -107,6 +107,19 @@ export class WebhookEndpointsRepository {
     await query.execute();
   }
 
+  /** Every stored signing secret (current and previous), for re-encryption under a new key. */
+  async encryptedSecrets(): Promise<{ id: string; column: 'secretEncrypted' | 'previousSecretEncrypted'; value: string }[]> {
+    const rows = await this.db.selectFrom('webhookEndpoints').select(['id', 'secretEncrypted', 'previousSecretEncrypted']).execute();
+    return rows.flatMap((r) => [
+      { id: r.id, column: 'secretEncrypted' as const, value: r.secretEncrypted },
+      ...(r.previousSecretEncrypted === null ? [] : [{ id: r.id, column: 'previousSecretEncrypted' as const, value: r.previousSecretEncrypted }]),
+    ]);
+  }
+
+  async setEncryptedSecret(id: string, column: 'secretEncrypted' | 'previousSecretEncrypted', value: string): Promise<void> {
+    await this.db.updateTable('webhookEndpoints').set({ [column]: value }).where('id', '=', id).execute();
+  }
+
   /** Deletes the endpoint and its delivery log. */
   async delete(accountId: string, id: string): Promise<boolean> {
     await this.db.deleteFrom('webhookDeliveries').where('endpointId', '=', id).where('accountId', '=', accountId).execute();
