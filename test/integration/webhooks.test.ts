@@ -182,6 +182,10 @@ describeEachStore(
       await until('the second ping', () => receiver.received.length >= 2);
       assert.equal(verified(rotated.body.secret, receiver.received[1]!).type, 'webhook.test');
       assert.throws(() => verified(old, receiver.received[1]!));
+      // Without a body: the default grace period of one day.
+      const again = await kp.api('POST', `/v1/accounts/${account}/webhooks/${webhook.id}/rotate-secret`);
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+      assert.equal(again.body.webhook.previousSecretExpiresAt, new Date(kp.clock.now() + 86_400_000).toISOString());
     });
 
     test('bad endpoints are refused with a clear error and nothing is made', async () => {

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { AccountParams } from '../../contract/accounts.js';
 import { NoContent, Type } from '../../contract/schema.js';
@@ -23,7 +23,7 @@ export const webhookRoutes: FastifyPluginAsync<{ services: Services }> = async (
   const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
   const { webhooks, auth } = services;
   const tags = ['webhooks'];
-  const editor = (request: { params: { account: string } }) => guard(auth, request as never, { account: request.params.account, permission: 'settings.edit' });
+  const editor = (request: FastifyRequest & { params: { account: string } }) => guard(auth, request, { account: request.params.account, permission: 'settings.edit' });
 
   app.post(
     '/v1/accounts/:account/webhooks',
@@ -97,13 +97,17 @@ export const webhookRoutes: FastifyPluginAsync<{ services: Services }> = async (
         tags,
         summary: 'Make a new signing secret; the old one signs alongside for graceSeconds',
         params: WebhookParams,
-        body: Type.Optional(RotateWebhookSecretBody),
+        body: RotateWebhookSecretBody,
         response: { 200: WebhookWithSecret, ...problems(400, 401, 403, 404) },
+      },
+      // The body is optional: none means the default grace period.
+      preValidation: async (request) => {
+        request.body ??= {};
       },
     },
     async (request) => {
       const actor = await editor(request);
-      return webhooks.rotateSecret(request.params.account, request.params.webhook, request.body?.graceSeconds ?? 86_400, actor);
+      return webhooks.rotateSecret(request.params.account, request.params.webhook, request.body.graceSeconds ?? 86_400, actor);
     },
   );
 
