@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { defaultWebhookConfig } from '../../src/config.js';
+import { ConfigError, defaultWebhookConfig, loadConfig } from '../../src/config.js';
 import { addressAllowed, checkWebhookUrl } from '../../src/services/webhook-target.js';
 import { retryDelay } from '../../src/services/webhooks-service.js';
 
@@ -36,4 +36,17 @@ test('retries back off four times longer each time, with ±25 % jitter, up to 10
   assert.equal(retryDelay(1, () => 0), 3_750);
   assert.equal(retryDelay(1, () => 1), 6_250);
   assert.equal(retryDelay(30, () => 0.5), 36_000_000);
+});
+
+test('webhook configuration: defaults, values, and every bad variable named', () => {
+  assert.deepEqual(loadConfig({}).webhooks, { allowHttp: false, allowPrivate: false, timeoutMs: 10_000, pollIntervalMs: 1000 });
+  assert.deepEqual(
+    loadConfig({ KEYPORT_WEBHOOK_ALLOW_HTTP: 'on', KEYPORT_WEBHOOK_ALLOW_PRIVATE: 'true', KEYPORT_WEBHOOK_TIMEOUT_MS: '2500', KEYPORT_WEBHOOK_POLL_MS: '100' }).webhooks,
+    { allowHttp: true, allowPrivate: true, timeoutMs: 2500, pollIntervalMs: 100 },
+  );
+  assert.throws(
+    () => loadConfig({ KEYPORT_WEBHOOK_ALLOW_HTTP: 'maybe', KEYPORT_WEBHOOK_TIMEOUT_MS: '5', KEYPORT_WEBHOOK_POLL_MS: 'x' }),
+    (err: Error) =>
+      err instanceof ConfigError && /KEYPORT_WEBHOOK_ALLOW_HTTP/.test(err.message) && /KEYPORT_WEBHOOK_TIMEOUT_MS/.test(err.message) && /KEYPORT_WEBHOOK_POLL_MS/.test(err.message),
+  );
 });
