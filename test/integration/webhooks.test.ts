@@ -165,6 +165,26 @@ describeEachStore(
       assert.equal((await kp.api('GET', `/v1/accounts/${account}/webhooks/${webhook.id}`)).body.failing, false);
     });
 
+    test('a receiver that does not answer holds up no request: changes and reads go on while its delivery waits', async () => {
+      receiver.received.length = 0;
+      receiver.hang = true;
+      try {
+        const account = await createAccount(kp.api);
+        await addWebhook(kp.api, account, receiver.url, ['key.created', 'key.updated']);
+        const { key } = await createKey(kp.api, account);
+        await until('the delivery in flight', () => receiver.received.length === 1);
+        // The receiver still holds it: the API answers anyway.
+        assert.equal((await kp.api('PATCH', `/v1/accounts/${account}/keys/${key.id}`, { name: 'Still fast' })).status, 200);
+        assert.equal((await kp.api('GET', `/v1/accounts/${account}/keys/${key.id}`)).body.name, 'Still fast');
+        assert.equal((await createKey(kp.api, account, { name: 'Another' })).key.name, 'Another');
+      } finally {
+        receiver.hang = false;
+        receiver.release();
+      }
+      // Then the other two go out too (and none is left to arrive during the next test).
+      await until('the other deliveries', () => receiver.received.length === 3);
+    });
+
     test('after a secret rotation deliveries carry both signatures during the grace period', async () => {
       receiver.received.length = 0;
       const account = await createAccount(kp.api);
