@@ -21,6 +21,10 @@ export const RETRY_WINDOW_MS = 3 * 86_400_000;
 /** The first retry waits about this long; each next one four times longer, up to MAX_RETRY_DELAY_MS. */
 const FIRST_RETRY_DELAY_MS = 5_000;
 const MAX_RETRY_DELAY_MS = 10 * 3_600_000;
+/** How long the delivery log keeps deliveries that ended (delivered or failed). */
+export const DELIVERY_LOG_RETENTION_MS = 30 * 86_400_000;
+/** How often a node forgets deliveries older than that. */
+const PRUNE_INTERVAL_MS = 3_600_000;
 /** Deliveries one node sends at once. */
 const BATCH = 20;
 
@@ -103,6 +107,7 @@ export class WebhookDispatcher {
   private running = false;
   private round: Promise<void> | undefined;
   private again = false;
+  private prunedAt = -Infinity;
   /** Called with what went wrong in a round (the store unavailable, say); the next round tries again. */
   onError: (err: unknown) => void = () => {};
 
@@ -148,6 +153,10 @@ export class WebhookDispatcher {
 
   private async runRound(): Promise<void> {
     try {
+      if (this.clock.now() - this.prunedAt >= PRUNE_INTERVAL_MS) {
+        this.prunedAt = this.clock.now();
+        await this.store.background.webhookDeliveries.pruneFinished(this.prunedAt - DELIVERY_LOG_RETENTION_MS);
+      }
       for (;;) {
         const now = this.clock.now();
         // Long enough for an attempt and its write; a node that dies mid-attempt delays the retry by about this much.

@@ -188,6 +188,12 @@ export class WebhookDeliveriesRepository {
       .execute();
   }
 
+  /** Forgets deliveries that ended (delivered or failed) before `before`; returns how many. */
+  async pruneFinished(before: number): Promise<number> {
+    const result = await this.db.deleteFrom('webhookDeliveries').where('status', 'in', ['delivered', 'failed']).where('createdAt', '<', before).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   /** Queues the delivery again, due now, with a fresh retry window. */
   async requeue(id: string, now: number, giveUpAt: number): Promise<void> {
     await this.db.updateTable('webhookDeliveries').set({ status: 'pending', nextAttemptAt: now, giveUpAt, leaseUntil: null }).where('id', '=', id).execute();

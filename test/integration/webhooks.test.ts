@@ -246,6 +246,17 @@ describeEachStore(
       assert.equal((await kp.api('GET', `/v1/accounts/${account}/webhooks/${webhook.id}`)).status, 404);
       assert.equal((await kp.api('GET', `/v1/accounts/${account}/webhooks/${webhook.id}/deliveries`)).status, 404);
     });
+
+    test('the delivery log forgets ended deliveries after 30 days', async () => {
+      receiver.received.length = 0;
+      const account = await createAccount(kp.api);
+      const { webhook } = await addWebhook(kp.api, account, receiver.url, ['webhook.test']);
+      await kp.api('POST', `/v1/accounts/${account}/webhooks/${webhook.id}/test`);
+      const log = () => kp.api('GET', `/v1/accounts/${account}/webhooks/${webhook.id}/deliveries`);
+      await until('the ping delivered', async () => (await log()).body.items[0]?.status === 'delivered');
+      kp.clock.advance(30 * 86_400_000 + 3_600_000);
+      await until('the log pruned', async () => (await log()).body.items.length === 0);
+    });
   },
   WEBHOOK_ENV,
 );
