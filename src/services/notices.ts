@@ -1,7 +1,7 @@
+import type { NoticeType } from '../domain/notice-types.js';
 import type { Repositories } from '../storage/repositories.js';
 
-import type { NoticeType } from '../domain/notice-types.js';
-
+// The list lives in the domain, so the contract, the portal and the CLI share it.
 export { NOTICE_TYPES, type NoticeType } from '../domain/notice-types.js';
 
 /** One event for one account's subscribers, written with the change that caused it (see Outbox). */

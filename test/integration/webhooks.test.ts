@@ -108,7 +108,12 @@ describeEachStore(
     test('only the events an endpoint subscribed to reach it, and a switched-off endpoint gets none', async () => {
       receiver.received.length = 0;
       const account = await createAccount(kp.api);
-      const { webhook, secret } = await addWebhook(kp.api, account, receiver.url, ['key.deleted']);
+      const { webhook, secret } = await addWebhook(kp.api, account, receiver.url, ['key.deleted', 'key.created']);
+      // A change that is refused queues nothing.
+      const refused = await kp.api('POST', `/v1/accounts/${account}/keys`, { name: 'Bad', environment: 'sandbox', kind: 'custom', credentialType: 'token', scopes: ['no.such_scope'] });
+      assert.equal(refused.status, 400);
+      assert.deepEqual((await kp.api('GET', `/v1/accounts/${account}/webhooks/${webhook.id}/deliveries`)).body.items, []);
+      assert.equal((await kp.api('PATCH', `/v1/accounts/${account}/webhooks/${webhook.id}`, { events: ['key.deleted'] })).body.events.join(), 'key.deleted');
       const { key } = await createKey(kp.api, account);
       await kp.api('DELETE', `/v1/accounts/${account}/keys/${key.id}`, { confirm: true });
       await until('the delete', () => receiver.received.length >= 1);
