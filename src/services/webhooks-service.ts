@@ -96,11 +96,12 @@ function deliveriesOf(endpoints: readonly WebhookEndpointRecord[], type: string,
 }
 
 /**
- * Sends due deliveries in the background, on every node. Each round claims a batch (a lease per
- * delivery, so one node at a time sends it; a node that dies leaves its lease to expire), sends
- * them concurrently, each within the attempt timeout, and records what the receiver answered. A
- * change's own node is nudged once it commits, so its deliveries do not wait for the next round.
- * Nothing here runs on a request's path: a slow receiver delays only other deliveries.
+ * Sends due deliveries in the background, on every node. Each round claims what is due (a lease per
+ * delivery, so one node at a time sends it; a node that dies leaves its lease to run out) and
+ * starts the attempts without waiting for them, up to BATCH in flight; each attempt ends within
+ * the attempt timeout and records what the receiver answered. A change's own node is nudged once
+ * it commits, so its deliveries do not wait for the next round. Nothing here runs on a request's
+ * path, and a receiver that is slow to answer holds up neither the API nor other deliveries.
  */
 export class WebhookDispatcher {
   private timer: NodeJS.Timeout | undefined;
@@ -108,6 +109,7 @@ export class WebhookDispatcher {
   private round: Promise<void> | undefined;
   private again = false;
   private prunedAt = -Infinity;
+  private readonly inFlight = new Set<Promise<void>>();
   /** Called with what went wrong in a round (the store unavailable, say); the next round tries again. */
   onError: (err: unknown) => void = () => {};
 
@@ -128,6 +130,8 @@ export class WebhookDispatcher {
     this.running = false;
     clearTimeout(this.timer);
     await this.round;
+    // Attempts under way end within the attempt timeout; what they gave is written.
+    await Promise.all([...this.inFlight]);
   }
 
   /** Runs a round now (or right after the current one): a delivery of this node was just queued. */
@@ -155,16 +159,23 @@ export class WebhookDispatcher {
     try {
       if (this.clock.now() - this.prunedAt >= PRUNE_INTERVAL_MS) {
         this.prunedAt = this.clock.now();
-        await this.store.background.webhookDeliveries.pruneFinished(this.prunedAt - DELIVERY_LOG_RETENTION_MS);
+        await this.store.repos.webhookDeliveries.pruneFinished(this.prunedAt - DELIVERY_LOG_RETENTION_MS);
       }
-      for (;;) {
-        const now = this.clock.now();
-        // Long enough for an attempt and its write; a node that dies mid-attempt delays the retry by about this much.
-        const leaseUntil = now + this.config.timeoutMs + 5_000;
-        const claimed = await this.store.background.webhookDeliveries.claimDue(this.store.storage.dialect, now, leaseUntil, BATCH);
-        if (claimed.length === 0) return;
-        await Promise.all(claimed.map((d) => this.attempt(d)));
-        if (!this.running || claimed.length < BATCH) return;
+      // At most BATCH attempts in flight: a round claims only what there is room for, and does not
+      // wait for its attempts, so a receiver that is slow to answer holds up no other delivery.
+      const room = BATCH - this.inFlight.size;
+      if (room <= 0) return;
+      const now = this.clock.now();
+      // Long enough for an attempt and its write; a node that dies mid-attempt delays the retry by about this much.
+      const leaseUntil = now + this.config.timeoutMs + 5_000;
+      const claimed = await this.store.repos.webhookDeliveries.claimDue(this.store.storage.dialect, now, leaseUntil, room);
+      for (const delivery of claimed) {
+        const attempt: Promise<void> = this.attempt(delivery).finally(() => {
+          this.inFlight.delete(attempt);
+          // Room again: look for more due deliveries if this round filled it.
+          if (claimed.length === room) this.nudge();
+        });
+        this.inFlight.add(attempt);
       }
     } catch (err) {
       this.onError(err);
@@ -173,7 +184,9 @@ export class WebhookDispatcher {
 
   /** One attempt of one claimed delivery; its outcome is written, whatever happens. */
   private async attempt(delivery: WebhookDeliveryRecord): Promise<void> {
-    const repos = this.store.background;
+    // On the request pool: the background connections are for reading the cluster event log, which
+    // deliveries must never hold up.
+    const repos = this.store.repos;
     try {
       const endpoint = await repos.webhookEndpoints.findById(delivery.endpointId);
       const attemptedAt = this.clock.now();

@@ -182,6 +182,17 @@ describeEachStore(
         assert.equal((await kp.api('PATCH', `/v1/accounts/${account}/keys/${key.id}`, { name: 'Still fast' })).status, 200);
         assert.equal((await kp.api('GET', `/v1/accounts/${account}/keys/${key.id}`)).body.name, 'Still fast');
         assert.equal((await createKey(kp.api, account, { name: 'Another' })).key.name, 'Another');
+        // Nor other endpoints' deliveries.
+        const other = await startReceiver();
+        try {
+          const elsewhere = await createAccount(kp.api, { name: 'Elsewhere' });
+          const { secret } = await addWebhook(kp.api, elsewhere, other.url, ['key.created']);
+          await createKey(kp.api, elsewhere, { name: 'Elsewhere key' });
+          await until("the other endpoint's delivery", () => other.received.length === 1);
+          assert.equal(verified(secret, other.received[0]!).data.name, 'Elsewhere key');
+        } finally {
+          await other.close();
+        }
       } finally {
         receiver.hang = false;
         receiver.release();
