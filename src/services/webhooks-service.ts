@@ -110,6 +110,8 @@ export class WebhookDispatcher {
   private again = false;
   private prunedAt = -Infinity;
   private readonly inFlight = new Set<Promise<void>>();
+  /** The ids of the deliveries this node is sending: never claimed again while it is. */
+  private readonly sending = new Set<string>();
   /** Called with what went wrong in a round (the store unavailable, say); the next round tries again. */
   onError: (err: unknown) => void = () => {};
 
@@ -168,9 +170,11 @@ export class WebhookDispatcher {
       const now = this.clock.now();
       // Long enough for an attempt and its write; a node that dies mid-attempt delays the retry by about this much.
       const leaseUntil = now + this.config.timeoutMs + 5_000;
-      const claimed = await this.store.repos.webhookDeliveries.claimDue(this.store.storage.dialect, now, leaseUntil, room);
+      const claimed = await this.store.repos.webhookDeliveries.claimDue(this.store.storage.dialect, now, leaseUntil, room, [...this.sending]);
       for (const delivery of claimed) {
+        this.sending.add(delivery.id);
         const attempt: Promise<void> = this.attempt(delivery).finally(() => {
+          this.sending.delete(delivery.id);
           this.inFlight.delete(attempt);
           // Room again: look for more due deliveries if this round filled it.
           if (claimed.length === room) this.nudge();
@@ -205,13 +209,18 @@ export class WebhookDispatcher {
       const now = this.clock.now();
       const ok = outcome.statusCode !== null && outcome.statusCode >= 200 && outcome.statusCode < 300;
       const error = ok ? null : (outcome.error ?? `the receiver answered ${outcome.statusCode}`);
-      if (ok) {
-        await repos.webhookDeliveries.finish(delivery.id, { status: 'delivered', nextAttemptAt: null, attemptedAt: now, ...outcome, error });
-        await repos.webhookEndpoints.setFailing(endpoint.id, null);
-      } else if (now >= delivery.giveUpAt) {
-        await repos.webhookDeliveries.finish(delivery.id, { status: 'failed', nextAttemptAt: null, attemptedAt: now, ...outcome, error });
-        await repos.webhookEndpoints.setFailing(endpoint.id, now);
-      } else {
+      // The delivery's outcome and its endpoint's failing state change together.
+      if (ok)
+        await this.store.transaction(async (trx) => {
+          await trx.webhookDeliveries.finish(delivery.id, { status: 'delivered', nextAttemptAt: null, attemptedAt: now, ...outcome, error });
+          await trx.webhookEndpoints.setFailing(endpoint.id, null);
+        });
+      else if (now >= delivery.giveUpAt)
+        await this.store.transaction(async (trx) => {
+          await trx.webhookDeliveries.finish(delivery.id, { status: 'failed', nextAttemptAt: null, attemptedAt: now, ...outcome, error });
+          await trx.webhookEndpoints.setFailing(endpoint.id, now);
+        });
+      else {
         const next = Math.min(now + retryDelay(delivery.attempts), delivery.giveUpAt);
         await repos.webhookDeliveries.finish(delivery.id, { status: 'pending', nextAttemptAt: next, attemptedAt: now, ...outcome, error });
       }

@@ -156,14 +156,16 @@ export class WebhookDeliveriesRepository {
    * counted as attempted. On PostgreSQL, rows another node is claiming at the same moment are
    * skipped (FOR UPDATE SKIP LOCKED), and a row leased by a node that died is due again once its
    * lease ends; SQLite serialises writers, so the same statement without the lock clause suffices.
+   * `except` are deliveries this node is still sending (a lease outrun by a jump of the clock).
    */
-  async claimDue(dialect: Dialect, now: number, leaseUntil: number, limit: number): Promise<WebhookDeliveryRecord[]> {
+  async claimDue(dialect: Dialect, now: number, leaseUntil: number, limit: number, except: readonly string[] = []): Promise<WebhookDeliveryRecord[]> {
     const lock = dialect === 'postgres' ? sql` for update skip locked` : sql``;
+    const skip = except.length === 0 ? sql`` : sql` and id not in (${sql.join(except)})`;
     const result = await sql<Selectable<WebhookDeliveriesTable>>`
       update webhook_deliveries set lease_until = ${leaseUntil}, attempts = attempts + 1
       where id in (
         select id from webhook_deliveries
-        where status = 'pending' and next_attempt_at <= ${now} and (lease_until is null or lease_until < ${now})
+        where status = 'pending' and next_attempt_at <= ${now} and (lease_until is null or lease_until < ${now})${skip}
         order by next_attempt_at limit ${limit}${lock}
       )
       returning *`.execute(this.db);
