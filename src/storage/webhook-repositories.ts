@@ -161,6 +161,9 @@ export class WebhookDeliveriesRepository {
   async claimDue(dialect: Dialect, now: number, leaseUntil: number, limit: number, except: readonly string[] = []): Promise<WebhookDeliveryRecord[]> {
     const lock = dialect === 'postgres' ? sql` for update skip locked` : sql``;
     const skip = except.length === 0 ? sql`` : sql` and id not in (${sql.join(except)})`;
+    // A read first: an idle node (nearly always) takes no write lock every round.
+    const due = await sql`select 1 from webhook_deliveries where status = 'pending' and next_attempt_at <= ${now} and (lease_until is null or lease_until < ${now})${skip} limit 1`.execute(this.db);
+    if (due.rows.length === 0) return [];
     const result = await sql<Selectable<WebhookDeliveriesTable>>`
       update webhook_deliveries set lease_until = ${leaseUntil}, attempts = attempts + 1
       where id in (
