@@ -45,6 +45,8 @@ export interface Config {
   previousEncryptionKeys: Kek[];
   /** Access tokens, signing keys, rate limits and how nodes stay in step: see OAuthConfig. */
   oauth: OAuthConfig;
+  /** Webhook deliveries: where they may go and how long an attempt may take. */
+  webhooks: WebhookConfig;
   /**
    * KEYPORT_TRUSTED_PROXIES: comma-separated addresses and CIDR ranges of reverse proxies in front
    * of Keyport. A request from one of them is taken to come from the address its X-Forwarded-For
@@ -145,6 +147,35 @@ export interface OAuthConfig {
    * counts nothing.
    */
   usageAnalytics: boolean;
+}
+
+/** How this node delivers webhooks. */
+export interface WebhookConfig {
+  /**
+   * KEYPORT_WEBHOOK_ALLOW_HTTP (on/off, default off): also accept http:// URLs, to loopback
+   * addresses only, and deliver to loopback addresses; for tests and development.
+   */
+  allowHttp: boolean;
+  /**
+   * KEYPORT_WEBHOOK_ALLOW_PRIVATE (on/off, default off): deliver to private, link-local and loopback
+   * addresses too (receivers inside the platform's own network). Off, such URLs are refused.
+   */
+  allowPrivate: boolean;
+  /** KEYPORT_WEBHOOK_TIMEOUT_MS: the longest one delivery attempt may take, connection to answer (default 10000). */
+  timeoutMs: number;
+  /** KEYPORT_WEBHOOK_POLL_MS: how often a node looks for due deliveries (default 1000; new ones of its own go out at once). */
+  pollIntervalMs: number;
+}
+
+export const defaultWebhookConfig = (): WebhookConfig => ({ allowHttp: false, allowPrivate: false, timeoutMs: 10_000, pollIntervalMs: 1000 });
+
+function parseWebhookConfig(env: NodeJS.ProcessEnv, problems: string[]): WebhookConfig {
+  return {
+    allowHttp: parseSwitch(env, 'KEYPORT_WEBHOOK_ALLOW_HTTP', false, problems),
+    allowPrivate: parseSwitch(env, 'KEYPORT_WEBHOOK_ALLOW_PRIVATE', false, problems),
+    timeoutMs: parseInteger(env, 'KEYPORT_WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000, problems, ' milliseconds'),
+    pollIntervalMs: parseInteger(env, 'KEYPORT_WEBHOOK_POLL_MS', 1000, 10, 600_000, problems, ' milliseconds'),
+  };
 }
 
 export class ConfigError extends Error {}
@@ -248,9 +279,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   }
   const expiryScanIntervalSeconds = parseInteger(env, 'KEYPORT_EXPIRY_SCAN_INTERVAL', 60, 0, 86_400, problems, ' seconds');
   const metrics = parseMetricsConfig(env, port, problems);
+  const webhooks = parseWebhookConfig(env, problems);
 
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   return Object.freeze({
+    webhooks,
     githubLeakKeys,
     expiryScanIntervalSeconds,
     port,

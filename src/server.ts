@@ -75,6 +75,7 @@ export async function startKeyport(
     oauth: config.oauth,
     version: KEYPORT_VERSION,
     notices: options.notices,
+    webhooks: config.webhooks,
   });
   // Metrics only when someone scrapes them (KEYPORT_METRICS_PORT or KEYPORT_METRICS_TOKEN).
   const metrics = config.metrics === null ? null : new Metrics({ version: KEYPORT_VERSION });
@@ -96,6 +97,10 @@ export async function startKeyport(
         ? logging.errors.report(`background:${storeFailureCause(err)}`, 'warn', 'background task failed: the store is unavailable', { err })
         : logging.errors.report(`background:${(err as Error).message}`, 'error', 'background task failed', { err });
     };
+    services.webhookDispatcher.onError = (err) =>
+      isStoreUnavailable(err)
+        ? logging.errors.report(`webhooks:${storeFailureCause(err)}`, 'warn', 'webhook deliveries wait: the store is unavailable', { err })
+        : logging.errors.report(`webhooks:${(err as Error).message}`, 'error', 'webhook delivery round failed', { err });
     services.tokens.onRateLimiterState = ({ available, error }) => {
       if (!available) services.nodes.noteError(`${services.tokens.rateLimiter.describe} is unavailable: ${(error as Error | undefined)?.message ?? 'no answer'}`);
       return available
@@ -106,6 +111,7 @@ export async function startKeyport(
       async () => {
         await services.tokens.start();
         await services.nodes.start();
+        services.webhookDispatcher.start();
       },
       deadline,
       log,
@@ -152,6 +158,7 @@ export async function startKeyport(
         await services.nodes.stop();
         await services.expiry.stop();
         await services.tokens.stop();
+        await services.webhookDispatcher.stop();
         logging.errors.flush();
         await storage.close();
       },
@@ -162,6 +169,7 @@ export async function startKeyport(
     await app?.close().catch(() => {});
     await services.expiry.stop();
     await services.tokens.stop().catch(() => {});
+    await services.webhookDispatcher.stop().catch(() => {});
     await storage.close();
     throw err;
   }

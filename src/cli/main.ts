@@ -4,6 +4,7 @@ import { ApiClient, CliError, type CliProblem } from './client.js';
 import { keysCommand } from './keys.js';
 import { signingKeysCommand } from './signing-keys.js';
 import { usageCommand } from './usage.js';
+import { webhooksCommand } from './webhooks.js';
 import { savedToken } from './credentials.js';
 import { auditCommand, encryptionCommand, loginCommands } from './operators.js';
 
@@ -43,6 +44,7 @@ export function buildCli(): Command {
   program.addCommand(keysCommand(globals));
   program.addCommand(signingKeysCommand(globals));
   program.addCommand(usageCommand(globals));
+  program.addCommand(webhooksCommand(globals));
   for (const command of loginCommands(globals)) program.addCommand(command);
   program.addCommand(auditCommand(globals));
   program.addCommand(encryptionCommand());

@@ -23,6 +23,7 @@ export const ERRORS = {
   service_token_missing: { status: 400, title: 'Gateway not authenticated', description: '/v1/authz: the gateway sent no Keyport-Service-Token (a gateway misconfiguration, never the client\'s fault).' },
   service_token_invalid: { status: 400, title: 'Gateway not authenticated', description: '/v1/authz: the gateway\'s Keyport-Service-Token is unknown, expired or revoked.' },
   invalid_signature: { status: 401, title: 'Invalid signature', description: 'A signed report (POST /v1/leaks/github) names no configured public key, or its signature does not verify over the body.' },
+  webhook_url_not_allowed: { status: 400, title: 'Webhook URL not allowed', description: 'The webhook URL is not https://, or its host is (or resolves to) a loopback, private, link-local or other non-public address this installation does not deliver to.' },
   unauthenticated: { status: 401, title: 'Authentication required', description: 'No credentials, or credentials that are unknown, expired or revoked.' },
   forbidden: { status: 403, title: 'Forbidden', description: 'The caller is authenticated but may not do this (a missing permission, a failed CSRF check).' },
   account_not_eligible: { status: 403, title: 'Account not eligible', description: 'The account may not create API keys.' },

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 /** Object ids carry a prefix naming what they are: `acct_`, `key_`, `tok_`, ... */
-export type IdPrefix = 'acct' | 'key' | 'tok' | 'op' | 'grant' | 'role' | 'aud' | 'sig' | 'svc' | 'ses';
+export type IdPrefix = 'acct' | 'key' | 'tok' | 'op' | 'grant' | 'role' | 'aud' | 'sig' | 'svc' | 'ses' | 'wh' | 'msg' | 'evt';
 
 const ID_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 

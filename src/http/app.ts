@@ -23,6 +23,7 @@ import { signingKeyRoutes } from './routes/signing-keys.js';
 import { verifyRoutes } from './routes/verify.js';
 import { eventRoutes } from './routes/events.js';
 import { usageRoutes } from './routes/usage.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { wellKnownRoutes } from './routes/well-known.js';
 import { keyCountRoutes } from './routes/key-counts.js';
 import { portalRoutes } from './routes/portal.js';
@@ -108,6 +109,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(authzRoutes, { services, logging });
   await app.register(eventRoutes, { services });
   await app.register(usageRoutes, { services });
+  await app.register(webhookRoutes, { services });
   await app.register(oauthRoutes, { services, config, logging, prefix: '/oauth' });
   await app.register(wellKnownRoutes, { services, config });
   await app.register(signingKeyRoutes, { services });

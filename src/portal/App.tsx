@@ -13,10 +13,11 @@ import { OperatorsPage } from './pages/OperatorsPage';
 import { SettingsPage } from './pages/SettingsPage';
 import { UsagePage } from './pages/UsagePage';
 import { SystemPage } from './pages/SystemPage';
+import { WebhooksPage } from './pages/WebhooksPage';
 import { SignIn } from './pages/SignIn';
 import { KeysPage } from './keys/KeysPage';
 
-const PAGES = ['keys', 'usage', 'external-keys', 'settings', 'audit', 'operators'] as const;
+const PAGES = ['keys', 'usage', 'external-keys', 'webhooks', 'settings', 'audit', 'operators'] as const;
 
 export function App() {
   return <Root />;
@@ -192,6 +193,7 @@ function SignedIn({
   else if (page === 'keys') content = <KeysPage key={`${account.id}`} />;
   else if (page === 'usage') content = <UsagePage key={account.id} />;
   else if (page === 'external-keys') content = <ExternalKeysPage key={account.id} />;
+  else if (page === 'webhooks') content = <WebhooksPage key={account.id} />;
   else if (page === 'settings') content = <SettingsPage key={account.id} />;
   else if (page === 'audit') content = <AuditPage key={account.id} />;
   else content = <OperatorsPage key={account.id} />;

@@ -11,6 +11,7 @@ const NAV: { page: string; label: string }[] = [
   { page: 'keys', label: 'API keys' },
   { page: 'usage', label: 'Usage' },
   { page: 'external-keys', label: 'External keys' },
+  { page: 'webhooks', label: 'Webhooks' },
   { page: 'settings', label: 'Settings' },
   { page: 'audit', label: 'Audit log' },
   { page: 'operators', label: 'Operators' },

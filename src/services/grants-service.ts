@@ -68,6 +68,7 @@ export class GrantsService {
       await this.outbox.record(repos, {
         audit: { actor, entry: { accountId, action: 'grant.create', keyId: key.id, targetId: grant.id, after: { roles, active: true, keyAccount: key.accountId } } },
         events: grantChangeEvents({ type: 'created', after: grant }, now),
+        notices: [{ accountId, type: 'grant.created', data: this.view(grant, key) }],
       });
     });
     return this.view(grant, key);
@@ -97,6 +98,7 @@ export class GrantsService {
       await this.outbox.record(repos, {
         audit: { actor, entry: { accountId, action: 'grant.update', keyId: before.keyId, targetId: grantId, before: { active: before.active, roles: before.roles }, after: { active: after.active, roles: after.roles } } },
         events: grantChangeEvents({ type: 'updated', before, after }, this.clock.now()),
+        notices: [{ accountId, type: 'grant.updated', data: this.view(after, key) }],
       });
       return { before, after, key };
     });
@@ -107,10 +109,12 @@ export class GrantsService {
     await this.store.transaction(async (repos) => {
       const before = await repos.grants.find(accountId, grantId);
       if (!before) throw notFound('Grant', grantId);
+      const key = await repos.keys.findById(before.keyId);
       await repos.grants.delete(accountId, grantId);
       await this.outbox.record(repos, {
         audit: { actor, entry: { accountId, action: 'grant.delete', keyId: before.keyId, targetId: grantId, before: { active: before.active, roles: before.roles } } },
         events: grantChangeEvents({ type: 'deleted', before }, this.clock.now()),
+        notices: key ? [{ accountId, type: 'grant.deleted', data: this.view(before, key) }] : [],
       });
     });
   }

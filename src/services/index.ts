@@ -1,4 +1,4 @@
-import { defaultOAuthConfig, type OAuthConfig } from '../config.js';
+import { defaultOAuthConfig, defaultWebhookConfig, type OAuthConfig, type WebhookConfig } from '../config.js';
 import type { Catalog } from '../domain/catalog.js';
 import type { Clock } from '../domain/clock.js';
 import type { Keyring } from '../domain/envelope.js';
@@ -19,6 +19,7 @@ import { CreditsNotices } from './credits-notices.js';
 import { ExpiryReminders } from './expiry-reminders.js';
 import { LeaksService } from './leaks-service.js';
 import type { NoticeSink } from './notices.js';
+import { WebhookDispatcher, WebhookSink, WebhooksService } from './webhooks-service.js';
 
 /** Every service of a Keyport node, wired over one store. */
 export interface Services {
@@ -48,6 +49,10 @@ export interface Services {
   nodes: NodesService;
   /** The node's Prometheus metrics, when switched on (KEYPORT_METRICS_PORT / KEYPORT_METRICS_TOKEN). */
   metrics: Metrics | null;
+  /** Webhook endpoints and their delivery log. */
+  webhooks: WebhooksService;
+  /** Sends queued webhook deliveries in the background (start/stop with the node). */
+  webhookDispatcher: WebhookDispatcher;
 }
 
 export function createServices({
@@ -58,6 +63,7 @@ export function createServices({
   oauth,
   notices,
   version = '0.0.0',
+  webhooks,
 }: {
   store: Store;
   catalog: Catalog;
@@ -68,11 +74,16 @@ export function createServices({
   notices?: NoticeSink;
   /** The version of Keyport this node runs, for its heartbeat. */
   version?: string;
+  /** Where and how webhook deliveries may go. */
+  webhooks?: WebhookConfig;
 }): Services {
   const config = oauth ?? defaultOAuthConfig();
   const sync = new ClusterSync(store, clock, config.syncIntervalMs, config.maxStalenessMs);
   const audit = new AuditService(store, clock);
-  const outbox = new Outbox(store, audit, sync, notices);
+  const webhookConfig = webhooks ?? defaultWebhookConfig();
+  const webhookDispatcher = new WebhookDispatcher(store, clock, keyring, webhookConfig);
+  // Notices go to the account's webhooks (a test may collect them instead).
+  const outbox = new Outbox(store, audit, sync, notices ?? new WebhookSink(clock, webhookDispatcher));
   const auth = new AuthService(store, clock);
   const grants = new GrantsService(store, catalog, clock, outbox);
   // Cached permissions are forgotten on every node when a membership or a management token changes anywhere.
@@ -106,5 +117,7 @@ export function createServices({
     leaks: new LeaksService(store, catalog, clock, outbox),
     nodes: new NodesService(store, clock, sync, version),
     metrics: null,
+    webhooks: new WebhooksService(store, clock, outbox, keyring, webhookConfig, webhookDispatcher),
+    webhookDispatcher,
   };
 }

@@ -17,6 +17,7 @@ import { sortValue, type Repositories, type Store } from '../storage/repositorie
 import { keyChangeEvents } from './change-events.js';
 import { gatewaySample } from './gateway-quickstart.js';
 import { toKeyView } from './key-view.js';
+import type { Notice } from './notices.js';
 import type { AuditRecord, Outbox } from './outbox.js';
 import { quickstartSamples } from './quickstart.js';
 
@@ -87,7 +88,12 @@ export class KeysService {
       };
     });
     const events = changes.flatMap((change) => keyChangeEvents(change, grants.filter((g) => g.keyId === (change.before ?? change.after)!.id), now));
-    await this.outbox.record(repos, { audit, events });
+    // The account's webhooks hear of the key as the API shows it: never its secret or hash.
+    const notices: Notice[] = changes.map((change) => {
+      const key = (change.after ?? change.before)!;
+      return { accountId: key.accountId, type: `key.${change.type}`, data: this.view(key) };
+    });
+    await this.outbox.record(repos, { audit, events, notices });
   }
 
   private view(key: KeyRecord): Key {

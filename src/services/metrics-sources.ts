@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { QueryObserver } from '../storage/database.js';
 import type { Services } from './index.js';
 import type { Metrics } from './metrics.js';
@@ -5,7 +6,7 @@ import { RedisRateLimiter } from './rate-limiter.js';
 
 /**
  * Registers what a node's services know as metrics read at scrape time: caches, the cluster sync,
- * the store pool and its statements, Redis, the write batches. Nothing here runs per request
+ * the store pool and its statements, Redis, the write batches, the webhook backlog. Nothing here runs per request
  * except the statement timer, which runs per store statement (cache misses and writes).
  */
 export function observeServices(metrics: Metrics, services: Services): QueryObserver {
@@ -72,6 +73,17 @@ export function observeServices(metrics: Metrics, services: Services): QueryObse
       { labels: { queue: 'usage_counts' }, value: q.counts },
     ];
   });
+  // The webhook backlog, from the store at scrape time (two indexed counts), read once for both
+  // of its gauges, and only after the synchronous gauges have been read: its own queries must not show
+  // up as connections in use or waiting.
+  let backlog: Promise<{ pending: number; failing: number }> | null = null;
+  metrics.setWebhookProvider(() =>
+    (backlog ??= nextTurn()
+      .then(() => store.repos.webhookDeliveries.backlog())
+      .finally(() => {
+        backlog = null;
+      })),
+  );
   // The statement timer, for the store to call (see Storage.onQuery).
   return (pool, ok, seconds) => cells[pool][ok ? 'ok' : 'error'].observe(seconds);
 }

@@ -178,10 +178,10 @@ export class Metrics {
     for (const metric of [this.requests, this.verificationCounter, this.queries, this.storeUnavailable]) this.registry.registerMetric(metric as never);
     this.storeUnavailable.cell({});
     this.gauge('keyport_build_info', 'Always 1; the version of Keyport this node runs', () => [{ labels: { version: options.version }, value: 1 }]);
-    this.gauge('keyport_webhook_deliveries_pending', 'Webhook deliveries waiting to be sent or retried (present once webhooks are wired in)', async () =>
+    this.gauge('keyport_webhook_deliveries_pending', 'Webhook deliveries waiting to be sent or retried', async () =>
       this.webhooks === null ? [] : [{ labels: {}, value: (await this.webhooks()).pending }],
     );
-    this.gauge('keyport_webhook_deliveries_failing', 'Webhooks whose recent deliveries fail (present once webhooks are wired in)', async () =>
+    this.gauge('keyport_webhook_deliveries_failing', 'Webhooks whose recent deliveries fail', async () =>
       this.webhooks === null ? [] : [{ labels: {}, value: (await this.webhooks()).failing }],
     );
     // Process metrics: CPU, memory, event loop lag, garbage collection, open handles.

@@ -1,26 +1,8 @@
+import type { NoticeType } from '../domain/notice-types.js';
 import type { Repositories } from '../storage/repositories.js';
 
-/**
- * The events an account's operators can hear of outside Keyport (webhooks). Each names what
- * happened; its `data` is the view the API gives of the thing (never a secret or a hash).
- */
-export const NOTICE_TYPES = [
-  'key.created',
-  'key.updated',
-  'key.deleted',
-  'key.secret_reset',
-  'key.regenerated',
-  'key.expiring',
-  'key.expired',
-  'key.leaked',
-  'key.credits_low',
-  'grant.created',
-  'grant.updated',
-  'grant.deleted',
-  'webhook.test',
-] as const;
-
-export type NoticeType = (typeof NOTICE_TYPES)[number];
+// The list lives in the domain, so the contract, the portal and the CLI share it.
+export { NOTICE_TYPES, type NoticeType } from '../domain/notice-types.js';
 
 /** One event for one account's subscribers, written with the change that caused it (see Outbox). */
 export interface Notice {

@@ -11,6 +11,7 @@ import { likeLiteral } from './like.js';
 import { NodesRepository } from './node-repositories.js';
 import { UsageRepository } from './usage-repositories.js';
 import { KeyNoticesRepository } from './key-notice-repositories.js';
+import { WebhookDeliveriesRepository, WebhookEndpointsRepository } from './webhook-repositories.js';
 import { ClusterEventsRepository, SigningKeysRepository } from './oauth-repositories.js';
 import { AuditRepository, CustomRolesRepository, GrantsRepository, MembershipsRepository, OperatorsRepository, SessionsRepository } from './operator-repositories.js';
 
@@ -32,6 +33,8 @@ export class Repositories {
   readonly usage: UsageRepository;
   readonly keyNotices: KeyNoticesRepository;
   readonly nodes: NodesRepository;
+  readonly webhookEndpoints: WebhookEndpointsRepository;
+  readonly webhookDeliveries: WebhookDeliveriesRepository;
 
   /**
    * `afterCommit` collects what must run once the transaction these repositories write in has
@@ -44,6 +47,8 @@ export class Repositories {
     this.usage = new UsageRepository(db);
     this.keyNotices = new KeyNoticesRepository(db);
     this.nodes = new NodesRepository(db);
+    this.webhookEndpoints = new WebhookEndpointsRepository(db);
+    this.webhookDeliveries = new WebhookDeliveriesRepository(db);
     this.operators = new OperatorsRepository(db);
     this.memberships = new MembershipsRepository(db);
     this.customRoles = new CustomRolesRepository(db);

@@ -19,6 +19,8 @@ export interface Database {
   auditLog: AuditLogTable;
   usageHourly: UsageTable;
   usageDaily: UsageTable;
+  webhookEndpoints: WebhookEndpointsTable;
+  webhookDeliveries: WebhookDeliveriesTable;
   keyNotices: KeyNoticesTable;
   nodes: NodesTable;
 }
@@ -239,3 +241,48 @@ export interface AuditLogTable {
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Seq = Generated<number>;
+
+export interface WebhookEndpointsTable {
+  id: string;
+  accountId: string;
+  url: string;
+  description: string | null;
+  /** JSON list of the event types the endpoint hears. */
+  events: string;
+  active: number;
+  /** The signing secret (whsec_...), envelope-encrypted. */
+  secretEncrypted: string;
+  /** The secret before the last rotation, signing alongside until it expires. */
+  previousSecretEncrypted: string | null;
+  previousSecretExpiresAt: number | null;
+  /** When a delivery to it last gave up after retrying for days (null: not failing). */
+  failingSince: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface WebhookDeliveriesTable {
+  /** The message id, sent as webhook-id: the same on every attempt, so receivers can deduplicate. */
+  id: string;
+  endpointId: string;
+  accountId: string;
+  /** The event's id: the same for every endpoint that hears it. */
+  eventId: string;
+  eventType: string;
+  /** The JSON body sent: {type, timestamp, data}. */
+  payload: string;
+  /** pending | delivered | failed */
+  status: string;
+  attempts: number;
+  nextAttemptAt: number | null;
+  /** Retries stop at this time and the delivery fails. */
+  giveUpAt: number;
+  /** A node is sending it until then. */
+  leaseUntil: number | null;
+  lastAttemptAt: number | null;
+  lastStatusCode: number | null;
+  lastDurationMs: number | null;
+  lastError: string | null;
+  deliveredAt: number | null;
+  createdAt: number;
+}

@@ -4,11 +4,14 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { loadConfig } from '../../src/config.js';
 import { startKeyport } from '../../src/server.js';
 import { runCli } from '../helpers/cli.js';
 import { apiClient, createAccount, createKey, describeEachStore, freshStore, TEST_TOKEN } from '../helpers/keyport.js';
+import { eventually } from '../helpers/oauth.js';
 import { PASSWORD } from '../helpers/operators.js';
+import { startReceiver } from '../helpers/webhook-receiver.js';
 
 describeEachStore('CLI for operators', (kp) => {
   test('keyport login saves a personal token, commands use it, logout revokes it', async () => {
@@ -59,17 +62,19 @@ describeEachStore('CLI for operators', (kp) => {
 });
 
 describe('keyport encryption rewrap', () => {
-  test('moves revealable secrets and signing keys to a new key-encryption key', async () => {
+  test('moves revealable secrets, signing keys and webhook secrets to a new key-encryption key', async () => {
     const fresh = await freshStore('sqlite');
+    const receiver = await startReceiver();
     const oldKey = randomBytes(32).toString('base64');
     const newKey = randomBytes(32).toString('base64');
-    const base = { PORT: '0', KEYPORT_BOOTSTRAP_TOKEN: TEST_TOKEN, ...fresh.env };
+    const base = { PORT: '0', KEYPORT_BOOTSTRAP_TOKEN: TEST_TOKEN, KEYPORT_WEBHOOK_ALLOW_HTTP: 'on', ...fresh.env };
     try {
       const first = await startKeyport(loadConfig({ ...base, KEYPORT_ENCRYPTION_KEY: oldKey }));
       const api = apiClient(first.url, TEST_TOKEN);
       const account = await createAccount(api);
       await api('PATCH', `/v1/accounts/${account}/settings`, { secretReveal: 'permitted' });
       const { key, secret } = await createKey(api, account);
+      const webhook = (await api('POST', `/v1/accounts/${account}/webhooks`, { url: receiver.url, events: ['webhook.test'] })).body;
       await first.close();
 
       const missing = await runCli(['encryption', 'rewrap'], { ...base, KEYPORT_ENCRYPTION_KEY: newKey });
@@ -86,10 +91,16 @@ describe('keyport encryption rewrap', () => {
       try {
         const revealed = await apiClient(second.url, TEST_TOKEN)('POST', `/v1/accounts/${account}/keys/${key.id}/reveal`);
         assert.deepEqual(revealed.body, { secret });
+        // The webhook still signs with its secret.
+        await apiClient(second.url, TEST_TOKEN)('POST', `/v1/accounts/${account}/webhooks/${webhook.webhook.id}/test`);
+        assert.ok(await eventually(async () => receiver.received.length === 1, 20_000));
+        const r = receiver.received[0]!;
+        assert.equal((new StandardWebhook(webhook.secret).verify(r.body, r.headers as Record<string, string>) as any).type, 'webhook.test');
       } finally {
         await second.close();
       }
     } finally {
+      await receiver.close();
       await fresh.dispose();
     }
   });

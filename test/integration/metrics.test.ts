@@ -119,16 +119,22 @@ describeEachStore(
       assert.equal(delta('keyport_verifications_total{path="/oauth/introspect",code="active"}'), 1);
     });
 
-    test('webhook delivery gauges appear once a provider is registered', async () => {
-      assert.equal((await scrape(kp.url)).samples.has('keyport_webhook_deliveries_pending'), false);
-      kp.services.metrics!.setWebhookProvider(() => ({ pending: 7, failing: 2 }));
-      const { samples } = await scrape(kp.url);
-      assert.equal(samples.get('keyport_webhook_deliveries_pending'), 7);
-      assert.equal(samples.get('keyport_webhook_deliveries_failing'), 2);
-      kp.services.metrics!.setWebhookProvider(null);
+    test('webhook backlog gauges count the pending deliveries and failing endpoints in the store', async () => {
+      let { samples } = await scrape(kp.url);
+      assert.equal(samples.get('keyport_webhook_deliveries_pending'), 0);
+      assert.equal(samples.get('keyport_webhook_deliveries_failing'), 0);
+      // An endpoint nobody answers (the discard port, closed): its delivery stays pending, retried with backoff.
+      const hook = await kp.api('POST', `/v1/accounts/${account}/webhooks`, { url: 'http://127.0.0.1:9/hook', events: ['key.created'] });
+      assert.equal(hook.status, 201, JSON.stringify(hook.body));
+      await createKey(kp.api, account, { scopes: ['product.read'] });
+      ({ samples } = await scrape(kp.url));
+      assert.equal(samples.get('keyport_webhook_deliveries_pending'), 1);
+      assert.equal((await kp.api('DELETE', `/v1/accounts/${account}/webhooks/${hook.body.webhook.id}`)).status, 204);
+      ({ samples } = await scrape(kp.url));
+      assert.equal(samples.get('keyport_webhook_deliveries_pending'), 0);
     });
   },
-  { KEYPORT_METRICS_TOKEN: METRICS_TOKEN },
+  { KEYPORT_METRICS_TOKEN: METRICS_TOKEN, KEYPORT_WEBHOOK_ALLOW_HTTP: 'on' },
 );
 
 /** The platform owner token of the test servers: it is not the metrics token. */

@@ -31,6 +31,7 @@ export const PAGE_PERMISSION: Record<string, Permission> = {
   keys: 'keys.view',
   usage: 'keys.view',
   'external-keys': 'keys.view',
+  webhooks: 'settings.edit',
   settings: 'settings.edit',
   audit: 'keys.view',
   operators: 'operators.manage',

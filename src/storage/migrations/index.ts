@@ -8,6 +8,7 @@ import { grantRevocations } from './005-grant-revocations.js';
 import { signingKeyWithdrawal } from './006-signing-key-withdrawal.js';
 import { eventLog } from './007-event-log.js';
 import { usageControls } from './008-usage-controls.js';
+import { webhooks } from './009-webhooks.js';
 import { expiryLeaks } from './010-expiry-leaks.js';
 import { nodes } from './011-nodes.js';
 
@@ -25,6 +26,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '006-signing-key-withdrawal': signingKeyWithdrawal(dialect),
     '007-event-log': eventLog(dialect),
     '008-usage-controls': usageControls(dialect),
+    '009-webhooks': webhooks(dialect),
     '010-expiry-leaks': expiryLeaks(dialect),
     '011-nodes': nodes(dialect),
   };
