@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import type { Services } from '../services/index.js';
 import { applyRequestDeadline } from './deadline.js';
 import { registerDocs } from './docs.js';
-import type { Logging } from './logging.js';
+import { installRequestLog, type Logging } from './logging.js';
 import { answerClientError, answerFrameworkError, installProblemHandlers } from './problem.js';
 import { accountRoutes } from './routes/accounts.js';
 import { catalogRoutes } from './routes/catalog.js';
@@ -75,6 +75,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // JSON only: a text/plain body is refused with 415 rather than parsed into a string.
   app.removeContentTypeParser('text/plain');
   installProblemHandlers(app, logging);
+  installRequestLog(app, logging);
   await registerDocs(app);
 
   const { services, config } = options;

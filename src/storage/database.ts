@@ -4,7 +4,7 @@ import SQLite from 'better-sqlite3';
 import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import { migrations } from './migrations/index.js';
-import type { Database, Dialect } from './schema.js';
+import type { Database, Dialect, KeysTable } from './schema.js';
 
 // BIGINT (int8) columns hold millisecond timestamps, well inside Number's exact range.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -41,8 +41,39 @@ export interface Storage {
   ping(): Promise<boolean>;
   /** Told when a connection is lost outside any query (PostgreSQL restarting, an idle connection killed). */
   onConnectionError: (err: Error) => void;
+  /**
+   * The key row whose current secret, or else previous one, has this hash: the verification path's
+   * cache miss, as a statement prepared once (SQLite: a better-sqlite3 statement, answered
+   * synchronously; PostgreSQL: a named statement, parsed and planned once per connection). Never
+   * inside a transaction.
+   */
+  keyBySecretHash(secretHash: string): KeyRow | undefined | Promise<KeyRow | undefined>;
   close(): Promise<void>;
 }
+
+/** A row of the keys table, as Kysely reads it (camelCase). */
+export type KeyRow = KeysTable;
+
+/** Every column of the keys table, spelled as Kysely's CamelCasePlugin spells them. */
+const KEY_COLUMNS: readonly (keyof KeysTable)[] = [
+  'id', 'accountId', 'name', 'nameKey', 'environment', 'kind', 'credentialType', 'clientId', 'secretHash', 'previousSecretHash',
+  'previousSecretExpiresAt', 'scopes', 'roles', 'channel', 'active', 'expiresAt', 'createdAt', 'updatedAt', 'lastUsedAt', 'createdBy',
+  'secretEncrypted', 'rateLimit', 'rateLimitWindow', 'ipAllowlist', 'creditsRemaining', 'creditsRefillAmount', 'creditsRefillInterval',
+  'creditsRefillDay', 'creditsRefilledAt', 'meta', 'externalId',
+];
+const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const KEY_SELECT = KEY_COLUMNS.map((c) => `${snake(c)} as "${c}"`).join(', ');
+/**
+ * One statement for both secrets: the current one first. Each branch uses its own index (the
+ * unique one on secret_hash, keys_previous_secret_hash), so an unknown hash costs two index probes.
+ */
+const keyBySecretHashSql = (p: string) =>
+  `select * from (select 0 as "rank", ${KEY_SELECT} from keys where secret_hash = ${p} union all select 1 as "rank", ${KEY_SELECT} from keys where previous_secret_hash = ${p}) found order by "rank" limit 1`;
+const withoutRank = (row: (KeyRow & { rank?: number }) | undefined): KeyRow | undefined => {
+  if (row === undefined) return undefined;
+  delete row.rank;
+  return row;
+};
 
 /**
  * The store cannot be opened. `transient` when the cause may go away by itself (the server is
@@ -141,7 +172,10 @@ function openSqlite(dataDir: string, timeouts: StoreTimeouts): Storage {
     dialect: new SqliteDialect({ database: handle }),
     plugins: [new CamelCasePlugin()],
   });
+  // Prepared on first use: the keys table exists only once the migrations ran.
+  let keyStatement: SQLite.Statement<[string]> | undefined;
   const storage: Storage = {
+    keyBySecretHash: (secretHash) => withoutRank((keyStatement ??= handle.prepare(keyBySecretHashSql('?1'))).get(secretHash) as KeyRow | undefined),
     db,
     background: db,
     dialect: 'sqlite',
@@ -194,7 +228,13 @@ async function openPostgres(options: { url: string; poolSize?: number; timeouts?
   const describe = `PostgreSQL ${redactUrl(options.url)}`;
   const kysely = (p: pg.Pool) =>
     new Kysely<Database>({ dialect: new PostgresDialect({ pool: boundedPool(p, timeouts.statementMs + CLIENT_GRACE_MS) }), plugins: [new CamelCasePlugin()] });
+  const keyQuery = { name: 'keyport_key_by_secret_hash', text: keyBySecretHashSql('$1') };
+  const deadlineMs = timeouts.statementMs + CLIENT_GRACE_MS;
   const storage: Storage = {
+    keyBySecretHash: async (secretHash) => {
+      const result = await boundedQuery(pool, deadlineMs, { ...keyQuery, values: [secretHash] });
+      return withoutRank(result.rows[0] as KeyRow | undefined);
+    },
     db: kysely(pool),
     background: kysely(background),
     dialect: 'postgres',
@@ -229,6 +269,29 @@ async function openPostgres(options: { url: string; poolSize?: number; timeouts?
     throw new StorageError(`Cannot connect to ${describe}: ${(err as Error).message || (err as NodeJS.ErrnoException).code}`, isStoreUnavailable(err));
   }
   return storage;
+}
+
+/**
+ * One query on a connection of the pool, under the same client-side deadline as boundedPool's: a
+ * connection that does not answer in time is torn down and the query fails with StoreTimeoutError.
+ */
+async function boundedQuery(pool: pg.Pool, deadlineMs: number, query: pg.QueryConfig): Promise<pg.QueryResult> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      broken = new StoreTimeoutError(`The store did not answer within ${deadlineMs} ms`);
+      reject(broken);
+      (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    }, deadlineMs);
+  });
+  try {
+    return await Promise.race([client.query(query), deadline]);
+  } finally {
+    clearTimeout(timer);
+    client.release(broken);
+  }
 }
 
 /**

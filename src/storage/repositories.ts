@@ -36,6 +36,7 @@ export class Repositories {
   constructor(
     db: Executor,
     private readonly afterCommit?: (() => Promise<void>)[],
+    keyLookup?: Storage['keyBySecretHash'],
   ) {
     this.usage = new UsageRepository(db);
     this.operators = new OperatorsRepository(db);
@@ -45,7 +46,7 @@ export class Repositories {
     this.grants = new GrantsRepository(db);
     this.audit = new AuditRepository(db);
     this.accounts = new AccountsRepository(db);
-    this.keys = new KeysRepository(db);
+    this.keys = new KeysRepository(db, keyLookup);
     this.apiTokens = new ApiTokensRepository(db);
     this.signingKeys = new SigningKeysRepository(db);
     this.clusterEvents = new ClusterEventsRepository(db);
@@ -69,7 +70,7 @@ export class Store {
   /** The same repositories on the node's background connections (see Storage.background). */
   readonly background: Repositories;
   constructor(readonly storage: Storage) {
-    this.repos = new Repositories(storage.db);
+    this.repos = new Repositories(storage.db, undefined, (hash) => storage.keyBySecretHash(hash));
     this.background = new Repositories(storage.background);
   }
   /**
@@ -248,7 +249,11 @@ export function sortValue(key: KeyRecord, field: SortField): string | number | n
 }
 
 export class KeysRepository {
-  constructor(private readonly db: Executor) {}
+  constructor(
+    private readonly db: Executor,
+    /** The store's prepared lookup by secret hash, outside transactions (see Storage.keyBySecretHash). */
+    private readonly keyLookup?: Storage['keyBySecretHash'],
+  ) {}
 
   async insert(key: KeyRecord): Promise<void> {
     await this.db.insertInto('keys').values(fromKey(key)).execute();
@@ -322,6 +327,16 @@ export class KeysRepository {
       (await this.db.selectFrom('keys').selectAll().where('secretHash', '=', secretHash).executeTakeFirst()) ??
       (await this.db.selectFrom('keys').selectAll().where('previousSecretHash', '=', secretHash).executeTakeFirst());
     return row && toKey(row);
+  }
+
+  /**
+   * The same as findByAnySecretHash, by the store's prepared statement where there is one: no query
+   * is built per call, and on SQLite the answer comes synchronously.
+   */
+  lookupByAnySecretHash(secretHash: string): KeyRecord | undefined | Promise<KeyRecord | undefined> {
+    if (this.keyLookup === undefined) return this.findByAnySecretHash(secretHash);
+    const row = this.keyLookup(secretHash);
+    return row instanceof Promise ? row.then((r) => r && toKey(r)) : row && toKey(row);
   }
 
   /** A key by id alone, whatever its account. */
