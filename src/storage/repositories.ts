@@ -5,14 +5,47 @@ import type { Account, KeyCursor, KeyFilter, KeyRecord, KeySort } from '../domai
 import type { SortField } from '../domain/sort-fields.js';
 import type { SecretReveal } from '../domain/settings.js';
 import type { KeyCredits } from '../domain/usage-controls.js';
-import type { AccountsTable, ApiTokensTable, Database, KeysTable } from './schema.js';
+import type { AccountsTable, ApiTokensTable, Database, Dialect, KeysTable } from './schema.js';
 import type { Storage } from './database.js';
-import { likeLiteral } from './like.js';
+import { likeEscape, likeLiteral } from './like.js';
 import { UsageRepository } from './usage-repositories.js';
 import { ClusterEventsRepository, SigningKeysRepository } from './oauth-repositories.js';
 import { AuditRepository, CustomRolesRepository, GrantsRepository, MembershipsRepository, OperatorsRepository, SessionsRepository } from './operator-repositories.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
+
+/** The store's reads by prepared statement (see Storage.read), and which placeholders they take. */
+export interface PreparedReads {
+  dialect: Dialect;
+  read: Storage['read'];
+}
+
+/** Every column of the keys table, spelled as Kysely's CamelCasePlugin spells them. */
+const KEY_COLUMNS: readonly (keyof KeysTable)[] = [
+  'id', 'accountId', 'name', 'nameKey', 'environment', 'kind', 'credentialType', 'clientId', 'secretHash', 'previousSecretHash',
+  'previousSecretExpiresAt', 'scopes', 'roles', 'channel', 'active', 'expiresAt', 'createdAt', 'updatedAt', 'lastUsedAt', 'createdBy',
+  'secretEncrypted', 'rateLimit', 'rateLimitWindow', 'ipAllowlist', 'creditsRemaining', 'creditsRefillAmount', 'creditsRefillInterval',
+  'creditsRefillDay', 'creditsRefilledAt', 'meta', 'externalId',
+];
+/**
+ * A row of `select <KEY_COLUMNS>` as read by a prepared statement (an array, see Storage.read)
+ * turned into the object Kysely would have made: a function made once from the column list, so
+ * every row gets the same shape in one object literal.
+ */
+// eslint-disable-next-line @typescript-eslint/no-implied-eval
+const keyRowOf = new Function('v', `return { ${KEY_COLUMNS.map((c, i) => `${c}: v[${i}]`).join(', ')} };`) as (values: unknown[]) => Selectable<KeysTable>;
+const snakeCase = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/**
+ * The key whose current secret, or else previous one, has the hash, in one statement: each branch
+ * uses its own index (the unique one on secret_hash, keys_previous_secret_hash), so an unknown hash
+ * costs two index probes and one round trip.
+ */
+const keyBySecretHash = (first: string, second: string) =>
+  `select ${KEY_COLUMNS.map(snakeCase).join(', ')} from (select 0 as rank, keys.* from keys where secret_hash = ${first} union all select 1 as rank, keys.* from keys where previous_secret_hash = ${second}) found order by rank limit 1`;
+const KEY_BY_SECRET_HASH = { sqlite: keyBySecretHash('?', '?'), postgres: keyBySecretHash('$1', '$1') };
+/** What a listing reads: every column (in KEY_COLUMNS' order) but the two it never shows, read as NULL. */
+const LIST_SELECT = KEY_COLUMNS.map((c) => (c === 'secretEncrypted' || c === 'previousSecretHash' ? 'null' : snakeCase(c))).join(', ');
 
 /** The one repository layer over both dialects. Services see only these methods, never SQL. */
 export class Repositories {
@@ -36,7 +69,7 @@ export class Repositories {
   constructor(
     db: Executor,
     private readonly afterCommit?: (() => Promise<void>)[],
-    keyLookup?: Storage['keyBySecretHash'],
+    reads?: PreparedReads,
   ) {
     this.usage = new UsageRepository(db);
     this.operators = new OperatorsRepository(db);
@@ -46,7 +79,7 @@ export class Repositories {
     this.grants = new GrantsRepository(db);
     this.audit = new AuditRepository(db);
     this.accounts = new AccountsRepository(db);
-    this.keys = new KeysRepository(db, keyLookup);
+    this.keys = new KeysRepository(db, reads);
     this.apiTokens = new ApiTokensRepository(db);
     this.signingKeys = new SigningKeysRepository(db);
     this.clusterEvents = new ClusterEventsRepository(db);
@@ -70,7 +103,7 @@ export class Store {
   /** The same repositories on the node's background connections (see Storage.background). */
   readonly background: Repositories;
   constructor(readonly storage: Storage) {
-    this.repos = new Repositories(storage.db, undefined, (hash) => storage.keyBySecretHash(hash));
+    this.repos = new Repositories(storage.db, undefined, { dialect: storage.dialect, read: (text, params) => storage.read(text, params) });
     this.background = new Repositories(storage.background);
   }
   /**
@@ -251,8 +284,8 @@ export function sortValue(key: KeyRecord, field: SortField): string | number | n
 export class KeysRepository {
   constructor(
     private readonly db: Executor,
-    /** The store's prepared lookup by secret hash, outside transactions (see Storage.keyBySecretHash). */
-    private readonly keyLookup?: Storage['keyBySecretHash'],
+    /** The store's prepared statements, outside transactions (see Storage.read). */
+    private readonly reads?: PreparedReads,
   ) {}
 
   async insert(key: KeyRecord): Promise<void> {
@@ -334,9 +367,11 @@ export class KeysRepository {
    * is built per call, and on SQLite the answer comes synchronously.
    */
   lookupByAnySecretHash(secretHash: string): KeyRecord | undefined | Promise<KeyRecord | undefined> {
-    if (this.keyLookup === undefined) return this.findByAnySecretHash(secretHash);
-    const row = this.keyLookup(secretHash);
-    return row instanceof Promise ? row.then((r) => r && toKey(r)) : row && toKey(row);
+    if (this.reads === undefined) return this.findByAnySecretHash(secretHash);
+    const { dialect, read } = this.reads;
+    const rows = dialect === 'sqlite' ? read(KEY_BY_SECRET_HASH.sqlite, [secretHash, secretHash]) : read(KEY_BY_SECRET_HASH.postgres, [secretHash]);
+    const first = (found: unknown[][]) => (found[0] === undefined ? undefined : toKey(keyRowOf(found[0])));
+    return rows instanceof Promise ? rows.then(first) : first(rows);
   }
 
   /** A key by id alone, whatever its account. */
@@ -413,7 +448,54 @@ export class KeysRepository {
    * One page of an account's keys: filtered, sorted by one column with the id as tie-breaker, and
    * continuing after `after` (keyset pagination: stable under inserts and fast at any depth).
    */
-  async list(accountId: string, filter: KeyFilter, sort: KeySort, limit: number, after?: KeyCursor): Promise<KeyRecord[]> {
+  list(accountId: string, filter: KeyFilter, sort: KeySort, limit: number, after?: KeyCursor): Promise<KeyRecord[]> {
+    return this.reads === undefined ? this.listBuilt(accountId, filter, sort, limit, after) : this.listPrepared(this.reads, accountId, filter, sort, limit, after);
+  }
+
+  /**
+   * The listing as a prepared statement: the same SQL as `listBuilt` (conditions, order, index
+   * use), written once per shape of filter and sort rather than built by Kysely per request, and
+   * without the columns a listing never shows (the encrypted secret, the previous secret's hash).
+   */
+  private async listPrepared(reads: PreparedReads, accountId: string, filter: KeyFilter, sort: KeySort, limit: number, after?: KeyCursor): Promise<KeyRecord[]> {
+    const params: unknown[] = [];
+    const p = reads.dialect === 'sqlite' ? (value: unknown) => (params.push(value), '?') : (value: unknown) => `$${params.push(value)}`;
+    const column = snakeCase(SORT_COLUMN[sort.field]);
+    const dir = sort.descending ? 'desc' : 'asc';
+    const where = [`account_id = ${p(accountId)}`];
+    if (filter.environment) where.push(`environment = ${p(filter.environment)}`);
+    if (filter.kind) where.push(`kind = ${p(filter.kind)}`);
+    if (filter.credentialType) where.push(`credential_type = ${p(filter.credentialType)}`);
+    if (filter.active !== undefined) where.push(`active = ${p(filter.active ? 1 : 0)}`);
+    if (filter.channel !== undefined) where.push(`channel = ${p(filter.channel)}`);
+    if (filter.q) where.push(`name_key like ${p(`%${likeEscape(filter.q.toLowerCase())}%`)} escape '\\'`);
+    if (filter.createdFrom !== undefined) where.push(`created_at >= ${p(filter.createdFrom)}`);
+    if (filter.createdTo !== undefined) where.push(`created_at <= ${p(filter.createdTo)}`);
+    if (filter.updatedFrom !== undefined) where.push(`updated_at >= ${p(filter.updatedFrom)}`);
+    if (filter.updatedTo !== undefined) where.push(`updated_at <= ${p(filter.updatedTo)}`);
+    if (filter.externalId !== undefined) where.push(`external_id = ${p(filter.externalId)}`);
+    if (filter.unusedSince !== undefined) where.push(`(last_used_at is null or last_used_at < ${p(filter.unusedSince)})`);
+    const nulls = NULLABLE_SORT_COLUMNS.get(SORT_COLUMN[sort.field]);
+    const nullsFirst = nulls !== undefined && (nulls === 'low') !== sort.descending;
+    if (after) {
+      const op = sort.descending ? '<' : '>';
+      if (after.value === null) {
+        const tie = `(${column} is null and id ${op} ${p(after.id)})`;
+        where.push(nullsFirst ? `(${tie} or ${column} is not null)` : tie);
+      } else {
+        const next = [`${column} ${op} ${p(after.value)}`, `(${column} = ${p(after.value)} and id ${op} ${p(after.id)})`];
+        if (nulls !== undefined && !nullsFirst) next.push(`${column} is null`);
+        where.push(`(${next.join(' or ')})`);
+      }
+    }
+    const order = nulls !== undefined ? `${column} ${dir} nulls ${nullsFirst ? 'first' : 'last'}` : `${column} ${dir}`;
+    const text = `select ${LIST_SELECT} from keys where ${where.join(' and ')} order by ${order}, id ${dir} limit ${p(limit)}`;
+    const rows = await reads.read(text, params);
+    return rows.map((row) => toKey(keyRowOf(row)));
+  }
+
+  /** The listing built by Kysely, where there are no prepared statements (inside a transaction). */
+  private async listBuilt(accountId: string, filter: KeyFilter, sort: KeySort, limit: number, after?: KeyCursor): Promise<KeyRecord[]> {
     const column = SORT_COLUMN[sort.field];
     const dir = sort.descending ? 'desc' : 'asc';
     let query = this.db.selectFrom('keys').selectAll().where('accountId', '=', accountId);
