@@ -61,7 +61,7 @@ describe('logging', () => {
       await store.dispose();
     }
     // Every request once the threshold is 0 ms (all are slow), or the sample rate 1.
-    for (const env of [{ KEYPORT_SLOW_REQUEST_MS: '0' }, { KEYPORT_REQUEST_LOG_SAMPLE: '1' }]) {
+    for (const env of [{ KEYPORT_SLOW_REQUEST_MS: '0' }, { KEYPORT_REQUEST_LOG_SAMPLE: '1' }] as Record<string, string>[]) {
       const again = await freshStore('sqlite');
       const node = await startProcess({ ...again.env, KEYPORT_LOG_LEVEL: 'info', ...env });
       try {
