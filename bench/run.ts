@@ -294,8 +294,8 @@ function summarize(rounds: Measured[]): Summary {
   return {
     name: rounds[0]!.name,
     rps: Math.round(median(rounds.map((m) => m.rps))),
-    p50: median(rounds.map((m) => m.p50)),
-    p99: median(rounds.map((m) => m.p99)),
+    p50: Math.round(median(rounds.map((m) => m.p50)) * 10) / 10,
+    p99: Math.round(median(rounds.map((m) => m.p99)) * 10) / 10,
     cpuPerRequest: Math.round(median(rounds.map((m) => m.cpuPerRequest))),
     cores: median(rounds.map((m) => m.cores)),
     requests: rounds.reduce((n, m) => n + m.requests, 0),

@@ -201,7 +201,11 @@ const toCredits = (row: Selectable<KeysTable>): KeyCredits | null =>
         refilledAt: row.creditsRefilledAt ?? 0,
       };
 
-const toKey = (row: Selectable<KeysTable>): KeyRecord => ({
+/**
+ * Reads a key row. `parse` reads its JSON columns: a listing passes one that remembers the texts of
+ * its page, so rows with the same scopes or roles (most of a page) share one parsed array.
+ */
+const toKey = (row: Selectable<KeysTable>, parse: (text: string) => unknown = JSON.parse): KeyRecord => ({
   id: row.id,
   accountId: row.accountId,
   name: row.name,
@@ -212,8 +216,8 @@ const toKey = (row: Selectable<KeysTable>): KeyRecord => ({
   secretHash: row.secretHash,
   previousSecretHash: row.previousSecretHash,
   previousSecretExpiresAt: row.previousSecretExpiresAt,
-  scopes: JSON.parse(row.scopes) as string[],
-  roles: JSON.parse(row.roles) as RoleAssignment[],
+  scopes: parse(row.scopes) as string[],
+  roles: parse(row.roles) as RoleAssignment[],
   channel: row.channel,
   active: row.active === 1,
   expiresAt: row.expiresAt,
@@ -491,7 +495,14 @@ export class KeysRepository {
     const order = nulls !== undefined ? `${column} ${dir} nulls ${nullsFirst ? 'first' : 'last'}` : `${column} ${dir}`;
     const text = `select ${LIST_SELECT} from keys where ${where.join(' and ')} order by ${order}, id ${dir} limit ${p(limit)}`;
     const rows = await reads.read(text, params);
-    return rows.map((row) => toKey(keyRowOf(row)));
+    // The page's records are read-only views of the rows: they may share their parsed JSON.
+    const parsed = new Map<string, unknown>();
+    const parse = (json: string) => {
+      let value = parsed.get(json);
+      if (value === undefined) parsed.set(json, (value = JSON.parse(json)));
+      return value;
+    };
+    return rows.map((row) => toKey(keyRowOf(row), parse));
   }
 
   /** The listing built by Kysely, where there are no prepared statements (inside a transaction). */
@@ -534,7 +545,7 @@ export class KeysRepository {
         ? query.orderBy(column, (ob) => (sort.descending ? ob.desc() : ob.asc())[nullsFirst ? 'nullsFirst' : 'nullsLast']())
         : query.orderBy(column, dir);
     const rows = await ordered.orderBy('id', dir).limit(limit).execute();
-    return rows.map(toKey);
+    return rows.map((row) => toKey(row));
   }
 }
 
