@@ -68,6 +68,70 @@ describeEachStore('the miss path and listings', (kp, store) => {
     assert.ok(answers.every((a) => a.code === 'unknown'), JSON.stringify(answers));
   });
 
+  /** Counts the calls of a repository method while `run` runs; the method itself still does the work. */
+  async function counting<T>(target: any, method: string, run: () => Promise<T>): Promise<{ result: T; calls: number }> {
+    const original = target[method];
+    let calls = 0;
+    target[method] = function (this: unknown, ...args: unknown[]) {
+      calls++;
+      return original.apply(this, args);
+    };
+    try {
+      return { result: await run(), calls };
+    } finally {
+      target[method] = original;
+    }
+  }
+
+  test('one read per hash at a time: concurrent misses reach the store once', async () => {
+    const { secret } = await createKey(kp.api, account, { credentialType: 'token', active: true });
+    const { verification } = kp.services.tokens;
+    verification.invalidate([hashKeyString(secret)], null);
+    const { result, calls } = await counting(kp.services.store.repos.keys, 'lookupByAnySecretHash', () =>
+      Promise.all(Array.from({ length: 20 }, () => verification.verify(secret, { consume: false }))),
+    );
+    assert.ok(result.every((v) => v.valid));
+    // SQLite answers each synchronously, before the next request can start: nothing to share, but no repeat either.
+    assert.equal(calls, 1);
+    const unknown = generateKeyString('token', 'sandbox');
+    const missing = await counting(kp.services.store.repos.keys, 'lookupByAnySecretHash', async () => {
+      const first = await Promise.all(Array.from({ length: 20 }, () => verification.verify(unknown, { consume: false })));
+      const later = await verification.verify(unknown, { consume: false });
+      return [...first, later];
+    });
+    assert.ok(missing.result.every((v) => v.code === 'unknown'));
+    assert.equal(missing.calls, 1, 'the unknown hash is read once, then answered by the negative cache');
+  });
+
+  test('one read per bearer token at a time, and none while it is cached', async () => {
+    const { auth } = kp.services;
+    auth.invalidate();
+    const { result, calls } = await counting(kp.services.store.repos.apiTokens, 'findByHash', async () => {
+      const first = await Promise.all(Array.from({ length: 20 }, () => auth.authenticate(TEST_TOKEN)));
+      const later = await auth.authenticate(TEST_TOKEN);
+      return [...first, later];
+    });
+    assert.ok(result.every((p) => p !== null && p === result[0]), 'one principal for all');
+    assert.equal(calls, 1);
+  });
+
+  test('a bearer token in use is read again before its cache entry runs out, in the background', async () => {
+    const { auth } = kp.services;
+    auth.invalidate();
+    await auth.authenticate(TEST_TOKEN);
+    kp.clock.advance(55_000); // past the refresh point (10 s before the minute is up)
+    const { result, calls } = await counting(kp.services.store.repos.apiTokens, 'findByHash', async () => {
+      const answer = auth.authenticate(TEST_TOKEN);
+      assert.equal(answer instanceof Promise, false, 'answered from the cache while it is read again');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return answer;
+    });
+    assert.notEqual(result, null);
+    assert.equal(calls, 1, 'one read in the background');
+    kp.clock.advance(10_000); // past the first entry's end: the refreshed one answers
+    assert.equal(auth.authenticate(TEST_TOKEN) instanceof Promise, false, 'still cached');
+  });
+
   test('a load in flight when the key changes does not answer for later requests', async () => {
     const secret = generateKeyString('token', 'sandbox');
     const { verification } = kp.services.tokens;
