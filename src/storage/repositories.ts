@@ -44,8 +44,14 @@ const snakeCase = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerC
 const keyBySecretHash = (first: string, second: string) =>
   `select ${KEY_COLUMNS.map(snakeCase).join(', ')} from (select 0 as rank, keys.* from keys where secret_hash = ${first} union all select 1 as rank, keys.* from keys where previous_secret_hash = ${second}) found order by rank limit 1`;
 const KEY_BY_SECRET_HASH = { sqlite: keyBySecretHash('?', '?'), postgres: keyBySecretHash('$1', '$1') };
-/** What a listing reads: every column (in KEY_COLUMNS' order) but the two it never shows, read as NULL. */
-const LIST_SELECT = KEY_COLUMNS.map((c) => (c === 'secretEncrypted' || c === 'previousSecretHash' ? 'null' : snakeCase(c))).join(', ');
+/**
+ * What a listing reads, in KEY_COLUMNS' order: not the encrypted secret, the previous secret's hash
+ * or the lower-cased name (read as NULL: a listing never shows them), and of the secret's hash only
+ * whether there is one (an empty string stands for it).
+ */
+const LIST_SELECT = KEY_COLUMNS.map((c) =>
+  c === 'secretEncrypted' || c === 'previousSecretHash' || c === 'nameKey' ? 'null' : c === 'secretHash' ? "case when secret_hash is null then null else '' end" : snakeCase(c),
+).join(', ');
 
 /** The one repository layer over both dialects. Services see only these methods, never SQL. */
 export class Repositories {
@@ -459,7 +465,8 @@ export class KeysRepository {
   /**
    * The listing as a prepared statement: the same SQL as `listBuilt` (conditions, order, index
    * use), written once per shape of filter and sort rather than built by Kysely per request, and
-   * without the columns a listing never shows (the encrypted secret, the previous secret's hash).
+   * without the columns a listing never shows (see LIST_SELECT): its records say whether the key has
+   * a secret (`secretHash` is '' or null), not its hash.
    */
   private async listPrepared(reads: PreparedReads, accountId: string, filter: KeyFilter, sort: KeySort, limit: number, after?: KeyCursor): Promise<KeyRecord[]> {
     const params: unknown[] = [];

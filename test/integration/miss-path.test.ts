@@ -183,7 +183,7 @@ describeEachStore('the miss path and listings', (kp, store) => {
     for (const [filter, sort] of queries) {
       const all = await built.list(account, filter, sort, 100);
       assert.ok(all.length > 0, JSON.stringify(filter));
-      assert.deepEqual((await prepared.list(account, filter, sort, 100)).map((k) => ({ ...k, secretEncrypted: null, previousSecretHash: null })), all.map((k) => ({ ...k, secretEncrypted: null, previousSecretHash: null })));
+      assert.deepEqual((await prepared.list(account, filter, sort, 100)).map((k) => ({ ...k, secretHash: k.secretHash !== null, secretEncrypted: null, previousSecretHash: null })), all.map((k) => ({ ...k, secretHash: k.secretHash !== null, secretEncrypted: null, previousSecretHash: null })));
       // Page by page, after each cursor position.
       for (const middle of all.slice(0, 4)) {
         const field = sort.field === 'name' ? 'nameKey' : sort.field === 'credits' ? 'creditsRemaining' : sort.field;
