@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import { CamelCasePlugin, CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import { migrations } from './migrations/index.js';
 import type { Database, Dialect } from './schema.js';
@@ -157,6 +157,9 @@ function openSqlite(dataDir: string, timeouts: StoreTimeouts): Storage {
   const statements = new Map<string, SQLite.Statement>();
   const storage: Storage = {
     read: (text, params) => {
+      // While a transaction is open (between its statements) the one connection is the
+      // transaction's: wait for it as Kysely's own queries do, rather than read its uncommitted rows.
+      if (handle.inTransaction) return db.executeQuery(CompiledQuery.raw(text, [...params])).then((r) => r.rows.map((row) => Object.values(row as object)));
       let statement = statements.get(text);
       if (statement === undefined) {
         if (statements.size >= PREPARED_STATEMENTS) statements.clear();

@@ -132,6 +132,32 @@ describeEachStore('the miss path and listings', (kp, store) => {
     assert.equal(auth.authenticate(TEST_TOKEN) instanceof Promise, false, 'still cached');
   });
 
+  test("a look-up during another request's transaction sees only what is committed", async () => {
+    const { key, secret } = await createKey(kp.api, account, { credentialType: 'token', active: true });
+    const { verification } = kp.services.tokens;
+    verification.invalidate([hashKeyString(secret)], key.id);
+    let entered!: () => void;
+    let release!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const change = kp.services.store
+      .transaction(async (repos) => {
+        const found = (await repos.keys.find(account, key.id))!;
+        await repos.keys.update({ ...found, active: false });
+        entered();
+        await held;
+        throw new Error('rolled back');
+      })
+      .catch((err: Error) => err.message);
+    await inside;
+    // SQLite: the one connection is the transaction's, so the look-up waits for it to end.
+    const during = verification.verify(secret, { consume: false });
+    release();
+    assert.equal(await change, 'rolled back');
+    assert.equal((await during).code, 'valid', 'the switch-off was never committed');
+    assert.equal((await verification.verify(secret, { consume: false })).code, 'valid');
+  });
+
   test('a load in flight when the key changes does not answer for later requests', async () => {
     const secret = generateKeyString('token', 'sandbox');
     const { verification } = kp.services.tokens;
