@@ -47,8 +47,9 @@ export interface Storage {
    * of keys): no query is built per call. SQLite: cached better-sqlite3 statements, answered
    * synchronously, placeholders `?`; PostgreSQL: named statements (parsed and planned once per
    * connection), placeholders `$1`, `$2`... Rows come as arrays of values in the order of the
-   * select list (cheaper to make than objects: a page of keys costs half as much). Never inside a
-   * transaction.
+   * select list (cheaper to make than objects: a page of keys costs half as much). Reads committed
+   * rows only: on SQLite, while a transaction holds the one connection, the read waits for it to
+   * end (asynchronously, like Kysely's own queries). Not for use inside a transaction.
    */
   read(text: string, params: readonly unknown[]): unknown[][] | Promise<unknown[][]>;
   close(): Promise<void>;
