@@ -32,6 +32,7 @@ export function toKeyViews(catalog: Catalog, keys: readonly KeyRecord[], now: nu
 
 /** A key as the API shows it (the `Key` schema): no hash, timestamps as ISO 8601. */
 export function toKeyView(catalog: Catalog, key: KeyRecord, now: number, granted = grantedScopes(catalog, key.kind, key.scopes, key.roles)): Key {
+  const createdAt = iso(key.createdAt)!;
   return {
     id: key.id,
     accountId: key.accountId,
@@ -49,8 +50,9 @@ export function toKeyView(catalog: Catalog, key: KeyRecord, now: number, granted
     expiresAt: iso(key.expiresAt),
     previousSecretExpiresAt:
       key.previousSecretExpiresAt !== null && key.previousSecretExpiresAt > now ? iso(key.previousSecretExpiresAt) : null,
-    createdAt: iso(key.createdAt)!,
-    updatedAt: iso(key.updatedAt)!,
+    createdAt,
+    // A key never changed has one timestamp twice: formatted once.
+    updatedAt: key.updatedAt === key.createdAt ? createdAt : iso(key.updatedAt)!,
     lastUsedAt: iso(key.lastUsedAt),
     createdBy: key.createdBy,
     rateLimit: key.rateLimit,
