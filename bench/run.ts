@@ -559,6 +559,7 @@ function writeReport(x: {
     '',
     `- When: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; took ${x.totalSeconds.toFixed(0)} s in all.`,
     `- Machine: ${cpus().length} × ${cpuModel}; Node.js ${process.version}; loopback only.`,
+    ...(QUICK ? ['- **A quick run** (`--quick`): a smaller store, fewer and shorter rounds; a look, not a record.'] : []),
     `- Load: ${LOAD_GENERATOR === 'wrk' ? 'wrk (one thread' : 'autocannon (Node'}) from the same machine, ${CONNECTIONS} connections, sharing the cores with the server under test. \`npm run bench\` uses wrk when it is installed (Debian: \`apt-get install wrk\`), autocannon otherwise; wrk takes far less CPU for the same load, which leaves the server its core.`,
     `- Server cores: the server's CPU time over the measured seconds. Node serves requests on one thread, so near 1.00 the server set the pace; Keyport's token endpoint goes above it by signing on the thread pool.`,
     `- Rounds: every row was measured in ${ROUNDS} rounds of ${DURATION} s (after a warm-up), the rounds taking turns over all rows; the table shows the medians, and the lowest and highest req/s of the rounds. The ratios (and the targets) are the medians of the ratios within each round, where a row and its baseline were measured seconds apart.`,
