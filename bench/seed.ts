@@ -4,8 +4,9 @@ import { newId } from '../src/domain/ids.js';
 import type { Account, KeyRecord } from '../src/domain/model.js';
 import { DEFAULT_SETTINGS } from '../src/domain/settings.js';
 import { newKeyRecord } from '../src/domain/key-rules.js';
+import { generateKeyString, hashKeyString } from '../src/domain/key-strings.js';
 import { sql } from 'kysely';
-import { openStorage } from '../src/storage/database.js';
+import { openStorage, type StorageOptions } from '../src/storage/database.js';
 import { Store } from '../src/storage/repositories.js';
 
 /** What the bench drives: a token key, a client id and secret, and the account holding many keys. */
@@ -15,22 +16,27 @@ export interface Seeded {
   clientSecret: string;
   bigAccount: string;
   total: number;
+  /** The token keys outside the big account, all valid: the working set of the valid-key-at-random row. */
+  workingSet: string[];
 }
 
 const WORDS = ['ERP', 'Shop', 'Mobile', 'POS', 'Sync', 'Import', 'Export', 'Analytics', 'Marketplace', 'Billing', 'Search', 'Feed'];
 const YEAR = 365 * 86_400_000;
 
 /**
- * Fills an empty SQLite store through the repository layer, in one transaction: `total` keys, of
- * which `bigAccountKeys` in one account and the rest in accounts of 100 keys each. The filler keys
- * get well-formed unique hashes and client ids (their secrets are never needed); the few keys the
- * bench uses are made like real ones.
+ * Fills an empty store (a SQLite data directory, or a PostgreSQL database) through the repository
+ * layer, in one transaction: `total` keys, of which `bigAccountKeys` in one account and the rest in
+ * accounts of 100 keys each. The big account's filler keys (what the listings read) get well-formed
+ * unique hashes and client ids (their secrets are never needed); the keys of the other accounts are
+ * real, valid token keys, returned as the working set; the few keys the bench uses otherwise are
+ * made like real ones.
  */
-export async function seed(dataDir: string, total: number, bigAccountKeys: number, now: number): Promise<Seeded> {
-  const storage = await openStorage({ kind: 'sqlite', dataDir });
+export async function seed(where: string | StorageOptions, total: number, bigAccountKeys: number, now: number): Promise<Seeded> {
+  const storage = await openStorage(typeof where === 'string' ? { kind: 'sqlite', dataDir: where } : where);
   // A page cache big enough for the indexes: random inserts into the hash indexes otherwise
   // evict each other's pages and the seeding takes several times longer.
-  await sql`pragma cache_size = -1048576`.execute(storage.db);
+  if (storage.dialect === 'sqlite') await sql`pragma cache_size = -1048576`.execute(storage.db);
+  const workingSet: string[] = [];
   const store = new Store(storage);
   const account = (name: string): Account => ({ id: newId('acct'), name, eligible: true, settings: structuredClone(DEFAULT_SETTINGS), createdAt: now - YEAR, updatedAt: now - YEAR });
   const big = account('Big marketplace');
@@ -44,6 +50,15 @@ export async function seed(dataDir: string, total: number, bigAccountKeys: numbe
     const createdAt = now - YEAR + Math.floor((i / total) * YEAR);
     const label = environment === 'production' ? 'live' : 'test';
     const unique = i.toString(36).padStart(8, '0');
+    if (i >= bigAccountKeys) {
+      // A real token key: its string is kept so the bench can send it.
+      const secret = generateKeyString('token', environment);
+      workingSet.push(secret);
+      return { ...base(accountId, i, environment, kind, unique, createdAt), credentialType: 'token', clientId: null, secretHash: hashKeyString(secret), active: true };
+    }
+    return base(accountId, i, environment, kind, unique, createdAt, clientSecret ? `kpid_${label}_${unique.padStart(39, 'x')}` : null, clientSecret);
+  };
+  const base = (accountId: string, i: number, environment: Environment, kind: KeyKind, unique: string, createdAt: number, clientId: string | null = null, clientSecret = false): KeyRecord => {
     return {
       id: `key_${unique}${'0'.repeat(12)}`,
       accountId,
@@ -51,7 +66,7 @@ export async function seed(dataDir: string, total: number, bigAccountKeys: numbe
       environment,
       kind,
       credentialType: clientSecret ? 'client_secret' : 'token',
-      clientId: clientSecret ? `kpid_${label}_${unique.padStart(39, 'x')}` : null,
+      clientId,
       secretHash: createHash('sha256').update(`seed-${i}`).digest('hex'),
       secretEncrypted: null,
       previousSecretHash: null,
@@ -104,5 +119,5 @@ export async function seed(dataDir: string, total: number, bigAccountKeys: numbe
     await repos.keys.insertMany([...chunk, token.record, client.record]);
   });
   await storage.close();
-  return { tokenKey: token.secret!, clientId: client.record.clientId!, clientSecret: client.secret!, bigAccount: big.id, total };
+  return { tokenKey: token.secret!, clientId: client.record.clientId!, clientSecret: client.secret!, bigAccount: big.id, total, workingSet };
 }

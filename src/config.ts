@@ -36,6 +36,15 @@ export interface Config {
   /** KEYPORT_LOG_LEVEL: fatal, error, warn, info (default), debug, trace or silent. */
   logLevel: string;
   /**
+   * What is logged of each request at level info (see http/logging.ts):
+   * - KEYPORT_REQUEST_LOG: `sampled` (default; the hot routes log only failed, slow and sampled
+   *   requests) or `all` (every request of every route, two lines each).
+   * - KEYPORT_REQUEST_LOG_SAMPLE: the fraction, 0 to 1, of the hot routes' other requests logged
+   *   all the same (default 0.01).
+   * - KEYPORT_SLOW_REQUEST_MS: a hot-route request taking this long or longer is logged (default 500).
+   */
+  requestLog: { mode: 'sampled' | 'all'; sampleRate: number; slowMs: number };
+  /**
    * KEYPORT_ENCRYPTION_KEY: the key-encryption key (32 bytes, base64) that protects private signing
    * keys and revealable secrets. Required with PostgreSQL (every node needs the same one); with
    * SQLite it defaults to a key file made on first start in the data directory.
@@ -231,6 +240,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   const logLevel = env.KEYPORT_LOG_LEVEL?.trim() || 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`KEYPORT_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
 
+  const requestLogMode = env.KEYPORT_REQUEST_LOG?.trim().toLowerCase() || 'sampled';
+  if (requestLogMode !== 'sampled' && requestLogMode !== 'all') problems.push(`KEYPORT_REQUEST_LOG must be sampled or all (got '${env.KEYPORT_REQUEST_LOG}')`);
+  const sampleText = env.KEYPORT_REQUEST_LOG_SAMPLE?.trim();
+  let sampleRate = 0.01;
+  if (sampleText) {
+    sampleRate = Number(sampleText);
+    if (!/^(0|1|0?\.\d+|1\.0*)$/.test(sampleText) || !(sampleRate >= 0 && sampleRate <= 1)) {
+      problems.push(`KEYPORT_REQUEST_LOG_SAMPLE must be a fraction from 0 to 1, e.g. 0.01 (got '${sampleText}')`);
+      sampleRate = 0.01;
+    }
+  }
+  const requestLog = {
+    mode: requestLogMode === 'all' ? ('all' as const) : ('sampled' as const),
+    sampleRate,
+    slowMs: parseInteger(env, 'KEYPORT_SLOW_REQUEST_MS', 500, 0, 600_000, problems, ' milliseconds'),
+  };
+
   let encryptionKey: Kek | null = null;
   const previousEncryptionKeys: Kek[] = [];
   try {
@@ -293,6 +319,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     bootstrapToken,
     catalog: catalog!,
     logLevel,
+    requestLog,
     encryptionKey,
     previousEncryptionKeys,
     oauth,

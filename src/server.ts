@@ -53,7 +53,7 @@ export async function startKeyport(
   config: Readonly<Config>,
   options: { clock?: Clock; logLevel?: string; notices?: NoticeSink } = {},
 ): Promise<RunningKeyport> {
-  const logging = createLogging(options.logLevel === undefined ? false : { level: options.logLevel }, undefined, config.logRepeatIntervalSeconds * 1000);
+  const logging = createLogging(options.logLevel === undefined ? false : { level: options.logLevel }, undefined, config.logRepeatIntervalSeconds * 1000, config.requestLog);
   const { log } = logging;
   const deadline = Date.now() + config.startupWaitSeconds * 1000;
   // The store first: it checks the data directory, where the key file may live.

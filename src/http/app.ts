@@ -7,7 +7,7 @@ import { metricsRoute, timeRoutes, timeUnmatched } from './metrics.js';
 import { requestIdOf, returnRequestIds } from './request-id.js';
 import { applyRequestDeadline } from './deadline.js';
 import { registerDocs } from './docs.js';
-import type { Logging } from './logging.js';
+import { installRequestLog, type Logging } from './logging.js';
 import { answerClientError, answerFrameworkError, installProblemHandlers, MAX_PARAM_LENGTH } from './problem.js';
 import { accountRoutes } from './routes/accounts.js';
 import { catalogRoutes } from './routes/catalog.js';
@@ -94,6 +94,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // JSON only: a text/plain body is refused with 415 rather than parsed into a string.
   app.removeContentTypeParser('text/plain');
   installProblemHandlers(app, logging, metrics === null ? undefined : timeUnmatched(metrics), metrics);
+  installRequestLog(app, logging);
   await registerDocs(app);
 
   const { services, config } = options;

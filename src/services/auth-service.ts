@@ -15,11 +15,22 @@ export const PRINCIPAL_CACHE_MS = 1000;
  * only a safety net. It lets a node keep verifying for its callers while the store is briefly away.
  */
 export const TOKEN_CACHE_MS = 60_000;
+/** How long before its cache entry runs out a token in use is read again, in the background. */
+const TOKEN_REFRESH_AHEAD_MS = 10_000;
+
+/** A resolved bearer token: its principal, when it expires (null: never), when to read it again. */
+interface CachedToken {
+  principal: Principal;
+  expiresAt: number | null;
+  refreshAt: number;
+}
 
 /** Turns management bearer tokens into principals, and makes the platform owner token. */
 export class AuthService {
   /** Bearer token hash -> the principal and when the token expires (null: never), or null for an unknown or revoked token. */
-  private readonly cache: LruCache<string, { principal: Principal; expiresAt: number | null } | null>;
+  private readonly cache: LruCache<string, CachedToken | null>;
+  /** Bearer tokens being read from the store (see `load`). */
+  private readonly loading = new Map<string, Promise<CachedToken | null>>();
   private readonly knownAccounts = new LruCache<string, true>(100_000);
   private readonly sessionCache: LruCache<string, { principal: Principal; csrfToken: string } | null>;
 
@@ -68,15 +79,36 @@ export class AuthService {
     const tokenHash = hashKeyString(bearer);
     const cached = this.cache.get(tokenHash);
     if (cached === undefined) return this.load(tokenHash);
-    return cached !== null && (cached.expiresAt === null || cached.expiresAt > this.clock.now()) ? cached.principal : null;
+    if (cached === null) return null;
+    const now = this.clock.now();
+    // Read again in the background before the entry runs out, so a busy caller never waits for it.
+    if (cached.refreshAt <= now && !this.loading.has(tokenHash)) this.load(tokenHash).catch(() => {});
+    return cached.expiresAt === null || cached.expiresAt > now ? cached.principal : null;
   }
 
-  private async load(tokenHash: string): Promise<Principal | null> {
+  /**
+   * Reads a bearer token, one read per token at a time: requests arriving while it is read share
+   * it. An invalidation meanwhile neither lets the read fill the cache nor lets later requests join it.
+   */
+  private load(tokenHash: string): Promise<Principal | null> {
+    let pending = this.loading.get(tokenHash);
+    if (pending === undefined) {
+      const read = this.read(tokenHash).finally(() => {
+        if (this.loading.get(tokenHash) === read) this.loading.delete(tokenHash);
+      });
+      this.loading.set(tokenHash, read);
+      pending = read;
+    }
+    return pending.then((resolved) => (resolved === null || (resolved.expiresAt !== null && resolved.expiresAt <= this.clock.now()) ? null : resolved.principal));
+  }
+
+  private async read(tokenHash: string): Promise<CachedToken | null> {
     const epoch = this.epoch;
     const resolved = await this.resolve(tokenHash);
+    const entry = resolved === null ? null : { ...resolved, refreshAt: this.clock.now() + TOKEN_CACHE_MS - TOKEN_REFRESH_AHEAD_MS };
     // A change committed while this was read must not be covered up by what was read before it.
-    if (epoch === this.epoch) this.cache.set(tokenHash, resolved, resolved === null ? PRINCIPAL_CACHE_MS : TOKEN_CACHE_MS);
-    return resolved === null || (resolved.expiresAt !== null && resolved.expiresAt <= this.clock.now()) ? null : resolved.principal;
+    if (epoch === this.epoch) this.cache.set(tokenHash, entry, entry === null ? PRINCIPAL_CACHE_MS : TOKEN_CACHE_MS);
+    return entry;
   }
 
   private async resolve(tokenHash: string): Promise<{ principal: Principal; expiresAt: number | null } | null> {
@@ -149,6 +181,7 @@ export class AuthService {
   /** Forgets cached answers, after a token was revoked or a membership changed (here or, through the event log, anywhere). */
   invalidate(): void {
     this.epoch++;
+    this.loading.clear();
     this.cache.clear();
     this.sessionCache.clear();
   }

@@ -12,8 +12,27 @@ export function kindScopes(catalog: Catalog, key: Pick<KeyRecord, 'kind' | 'scop
   return key.scopes;
 }
 
+/**
+ * Views of a page of keys: the granted scopes are worked out once per kind, scopes and roles
+ * (rows of one page that share their parsed scopes and roles share the answer too).
+ */
+export function toKeyViews(catalog: Catalog, keys: readonly KeyRecord[], now: number): Key[] {
+  const granted = new Map<string, Map<readonly string[], Map<readonly unknown[], string[]>>>();
+  const grantedOf = (key: KeyRecord) => {
+    let byScopes = granted.get(key.kind);
+    if (byScopes === undefined) granted.set(key.kind, (byScopes = new Map()));
+    let byRoles = byScopes.get(key.scopes);
+    if (byRoles === undefined) byScopes.set(key.scopes, (byRoles = new Map()));
+    let scopes = byRoles.get(key.roles);
+    if (scopes === undefined) byRoles.set(key.roles, (scopes = grantedScopes(catalog, key.kind, key.scopes, key.roles)));
+    return scopes;
+  };
+  return keys.map((key) => toKeyView(catalog, key, now, grantedOf(key)));
+}
+
 /** A key as the API shows it (the `Key` schema): no hash, timestamps as ISO 8601. */
-export function toKeyView(catalog: Catalog, key: KeyRecord, now: number): Key {
+export function toKeyView(catalog: Catalog, key: KeyRecord, now: number, granted = grantedScopes(catalog, key.kind, key.scopes, key.roles)): Key {
+  const createdAt = iso(key.createdAt)!;
   return {
     id: key.id,
     accountId: key.accountId,
@@ -24,15 +43,16 @@ export function toKeyView(catalog: Catalog, key: KeyRecord, now: number): Key {
     clientId: key.clientId,
     scopes: kindScopes(catalog, key),
     roles: key.roles,
-    grantedScopes: grantedScopes(catalog, key.kind, key.scopes, key.roles),
+    grantedScopes: granted,
     channel: key.channel,
     active: key.active,
     hasSecret: key.secretHash !== null,
     expiresAt: iso(key.expiresAt),
     previousSecretExpiresAt:
       key.previousSecretExpiresAt !== null && key.previousSecretExpiresAt > now ? iso(key.previousSecretExpiresAt) : null,
-    createdAt: iso(key.createdAt)!,
-    updatedAt: iso(key.updatedAt)!,
+    createdAt,
+    // A key never changed has one timestamp twice: formatted once.
+    updatedAt: key.updatedAt === key.createdAt ? createdAt : iso(key.updatedAt)!,
     lastUsedAt: iso(key.lastUsedAt),
     createdBy: key.createdBy,
     rateLimit: key.rateLimit,

@@ -16,7 +16,7 @@ import type { GrantRecord } from '../storage/operator-repositories.js';
 import { sortValue, type Repositories, type Store } from '../storage/repositories.js';
 import { keyChangeEvents } from './change-events.js';
 import { gatewaySample } from './gateway-quickstart.js';
-import { toKeyView } from './key-view.js';
+import { toKeyView, toKeyViews } from './key-view.js';
 import type { Notice } from './notices.js';
 import type { AuditRecord, Outbox } from './outbox.js';
 import { quickstartSamples } from './quickstart.js';
@@ -191,7 +191,8 @@ export class KeysService {
       if (filter[from] !== undefined && filter[to] !== undefined && filter[from]! > filter[to]!)
         throw new AppError('validation_failed', `${from} is after ${to}: the range is empty.`, [{ pointer: `/${from}`, detail: `must not be after ${to}` }]);
     const rows = await this.store.repos.keys.list(accountId, filter, sort, limit + 1, after);
-    return pageOf(rows, limit, (k) => this.view(k), (last) => encodeKeyCursor({ value: sortValue(last, sort.field), id: last.id }, sort));
+    const page = pageOf(rows, limit, (k) => k, (last) => encodeKeyCursor({ value: sortValue(last, sort.field), id: last.id }, sort));
+    return { items: toKeyViews(this.catalog, page.items, this.clock.now()), nextCursor: page.nextCursor };
   }
 
   /**

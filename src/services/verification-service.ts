@@ -107,9 +107,15 @@ export interface VerifyOptions {
 
 /** Positive entries are re-read after a minute even without an invalidation (a safety net). */
 const POSITIVE_TTL_MS = 60_000;
-/** Unknown and malformed credentials are remembered briefly, so a flood of them stays off the store. */
-const NEGATIVE_TTL_MS = 5_000;
+/**
+ * Unknown credentials are remembered for a while, so a flood of them stays off the store; a key
+ * change clears the entries of its hashes (see `invalidate`), so this is only a bound on memory use.
+ */
+const NEGATIVE_TTL_MS = 60_000;
+/** Refused access tokens (a bad signature, say) are remembered briefly. */
+const TOKEN_NEGATIVE_TTL_MS = 5_000;
 const CACHE_ENTRIES = 100_000;
+const NEGATIVE_ENTRIES = 100_000;
 
 const answer = (code: VerifyCode): Verification => Object.freeze({ valid: false, code, credential: null, rateLimit: null, policy: null, credits: null });
 const MALFORMED = answer('malformed');
@@ -126,7 +132,14 @@ const UNKNOWN = answer('unknown');
  * the CacheGuard has the node catch up first, or refuses (503) when the store cannot be read.
  */
 export class VerificationService {
-  private readonly keys: LruCache<string, Credential | null>;
+  private readonly keys: LruCache<string, Credential>;
+  /**
+   * Hashes of well-formed token keys the store does not hold: a bounded cache of its own, so that a
+   * flood of unknown keys can neither reach the store twice for one hash nor push the cached real
+   * keys out. A key change anywhere clears the hashes it names (the key_changed event's lookups),
+   * so a key created for a hash remembered here is found at once once this node has read the event.
+   */
+  private readonly unknown: LruCache<string, true>;
   private readonly tokens: LruCache<string, Credential | VerifyCode>;
   private readonly policies: LruCache<string, KeyPolicy>;
   /** Loads in flight, so a burst of requests for one uncached key reads the store once. */
@@ -147,6 +160,7 @@ export class VerificationService {
   ) {
     const now = () => clock.now();
     this.keys = new LruCache(CACHE_ENTRIES, now);
+    this.unknown = new LruCache(NEGATIVE_ENTRIES, now);
     this.tokens = new LruCache(CACHE_ENTRIES, now);
     this.policies = new LruCache(CACHE_ENTRIES, now);
   }
@@ -245,7 +259,13 @@ export class VerificationService {
   /** Forgets cached answers for these secret hashes and key ids (after a key change anywhere). */
   invalidate(lookups: readonly string[], keyId: string | null): void {
     this.epoch++;
-    for (const lookup of lookups) this.keys.delete(lookup);
+    // Every invalidation also ends the loads in flight for sharing: a request arriving after it
+    // reads the store anew rather than joining a read that may predate the change.
+    this.loading.clear();
+    for (const lookup of lookups) {
+      this.keys.delete(lookup);
+      this.unknown.delete(lookup);
+    }
     if (keyId !== null) this.policies.delete(keyId);
   }
 
@@ -257,24 +277,37 @@ export class VerificationService {
     if (parsed === null || parsed.type !== 'token') return 'malformed';
     const hash = hashKeyString(value);
     const cached = this.keys.get(hash);
-    if (cached !== undefined) return cached ?? 'unknown';
-    let pending = this.loading.get(hash);
-    if (pending === undefined) {
-      pending = this.loadKey(hash).finally(() => this.loading.delete(hash));
-      this.loading.set(hash, pending);
-    }
+    if (cached !== undefined) return cached;
+    if (this.unknown.get(hash) !== undefined) return 'unknown';
+    const inFlight = this.loading.get(hash);
+    if (inFlight !== undefined) return inFlight.then((credential) => credential ?? 'unknown');
+    const loaded = this.loadKey(hash);
+    // SQLite answers synchronously: nothing can run meanwhile, so there is nothing to share.
+    if (!(loaded instanceof Promise)) return loaded ?? 'unknown';
+    const pending = loaded.finally(() => {
+      if (this.loading.get(hash) === pending) this.loading.delete(hash);
+    });
+    this.loading.set(hash, pending);
     return pending.then((credential) => credential ?? 'unknown');
   }
 
-  private async loadKey(hash: string): Promise<Credential | null> {
+  /**
+   * Reads a key by secret hash through the store's prepared statement and caches the answer (an
+   * unknown hash in the bounded negative cache), unless an invalidation came meanwhile.
+   */
+  private loadKey(hash: string): MaybePromise<Credential | null> {
     const epoch = this.epoch;
-    const record = await this.store.repos.keys.findByAnySecretHash(hash);
-    const credential =
-      record === undefined || record.credentialType !== 'token'
-        ? null
-        : this.keyCredential(record, record.secretHash === hash ? null : (record.previousSecretExpiresAt ?? 0));
-    if (epoch === this.epoch) this.keys.set(hash, credential, credential === null ? NEGATIVE_TTL_MS : POSITIVE_TTL_MS);
-    return credential;
+    return andThen(this.store.repos.keys.lookupByAnySecretHash(hash), (record) => {
+      const credential =
+        record === undefined || record.credentialType !== 'token'
+          ? null
+          : this.keyCredential(record, record.secretHash === hash ? null : (record.previousSecretExpiresAt ?? 0));
+      if (epoch === this.epoch) {
+        if (credential === null) this.unknown.set(hash, true, NEGATIVE_TTL_MS);
+        else this.keys.set(hash, credential, POSITIVE_TTL_MS);
+      }
+      return credential;
+    });
   }
 
   private keyCredential(record: KeyRecord, graceUntil: number | null): Credential {
@@ -309,7 +342,7 @@ export class VerificationService {
     let found = this.decodeToken(value);
     if (found === 'unknown' && (await this.signingKeys.reloadForUnknownKid())) found = this.decodeToken(value);
     // A verified token's claims never change (expiry and revocation are checked per request).
-    this.tokens.set(hash, found, typeof found === 'string' ? NEGATIVE_TTL_MS : undefined);
+    this.tokens.set(hash, found, typeof found === 'string' ? TOKEN_NEGATIVE_TTL_MS : undefined);
     return found;
   }
 

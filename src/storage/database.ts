@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { CamelCasePlugin, Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type LogEvent, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import { CamelCasePlugin, CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type LogEvent, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import { migrations } from './migrations/index.js';
 import type { Database, Dialect } from './schema.js';
@@ -48,6 +49,16 @@ export interface Storage {
   onQuery: QueryObserver | null;
   /** The connections of the request pool: open, idle, and requests waiting for one (PostgreSQL only). */
   poolStats(): { total: number; idle: number; waiting: number; max: number } | null;
+  /**
+   * A read by a statement prepared once per text, for the hot reads (a key by secret hash, a page
+   * of keys): no query is built per call. SQLite: cached better-sqlite3 statements, answered
+   * synchronously, placeholders `?`; PostgreSQL: named statements (parsed and planned once per
+   * connection), placeholders `$1`, `$2`... Rows come as arrays of values in the order of the
+   * select list (cheaper to make than objects: a page of keys costs half as much). Reads committed
+   * rows only: on SQLite, while a transaction holds the one connection, the read waits for it to
+   * end (asynchronously, like Kysely's own queries). Not for use inside a transaction.
+   */
+  read(text: string, params: readonly unknown[]): unknown[][] | Promise<unknown[][]>;
   close(): Promise<void>;
 }
 
@@ -61,6 +72,9 @@ function observeQueries(storage: () => Storage, pool: 'request' | 'background') 
     if (observer !== null) observer(pool, event.level === 'query', event.queryDurationMillis / 1000);
   };
 }
+
+/** How many statements a SQLite store keeps prepared (the shapes of the hot reads are few). */
+const PREPARED_STATEMENTS = 256;
 
 /**
  * The store cannot be opened. `transient` when the cause may go away by itself (the server is
@@ -160,7 +174,29 @@ function openSqlite(dataDir: string, timeouts: StoreTimeouts): Storage {
     plugins: [new CamelCasePlugin()],
     log: observeQueries(() => storage, 'request'),
   });
+  const statements = new Map<string, SQLite.Statement>();
   const storage: Storage = {
+    read: (text, params) => {
+      // While a transaction is open (between its statements) the one connection is the
+      // transaction's: wait for it as Kysely's own queries do, rather than read its uncommitted rows.
+      if (handle.inTransaction) return db.executeQuery(CompiledQuery.raw(text, [...params])).then((r) => r.rows.map((row) => Object.values(row as object)));
+      let statement = statements.get(text);
+      if (statement === undefined) {
+        if (statements.size >= PREPARED_STATEMENTS) statements.clear();
+        statement = handle.prepare(text).raw(true);
+        statements.set(text, statement);
+      }
+      // Measured like Kysely's statements (Storage.onQuery): the hot reads are the ones to watch.
+      const started = performance.now();
+      try {
+        const rows = statement.all(...params) as unknown[][];
+        storage.onQuery?.('request', true, (performance.now() - started) / 1000);
+        return rows;
+      } catch (err) {
+        storage.onQuery?.('request', false, (performance.now() - started) / 1000);
+        throw err;
+      }
+    },
     db,
     background: db,
     dialect: 'sqlite',
@@ -219,7 +255,27 @@ async function openPostgres(options: { url: string; poolSize?: number; timeouts?
       plugins: [new CamelCasePlugin()],
       log: observeQueries(() => storage, name),
     });
+  const deadlineMs = timeouts.statementMs + CLIENT_GRACE_MS;
+  // A statement's name is derived from its text, so every node and connection agrees on it.
+  const names = new Map<string, string>();
   const storage: Storage = {
+    read: async (text, params) => {
+      let name = names.get(text);
+      if (name === undefined) {
+        if (names.size >= PREPARED_STATEMENTS) names.clear();
+        name = `keyport_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+        names.set(text, name);
+      }
+      const started = performance.now();
+      try {
+        const result = await boundedQuery(pool, deadlineMs, { name, text, values: params as unknown[], rowMode: 'array' });
+        storage.onQuery?.('request', true, (performance.now() - started) / 1000);
+        return result.rows as unknown[][];
+      } catch (err) {
+        storage.onQuery?.('request', false, (performance.now() - started) / 1000);
+        throw err;
+      }
+    },
     db: kysely(pool, 'request'),
     background: kysely(background, 'background'),
     dialect: 'postgres',
@@ -256,6 +312,29 @@ async function openPostgres(options: { url: string; poolSize?: number; timeouts?
     throw new StorageError(`Cannot connect to ${describe}: ${(err as Error).message || (err as NodeJS.ErrnoException).code}`, isStoreUnavailable(err));
   }
   return storage;
+}
+
+/**
+ * One query on a connection of the pool, under the same client-side deadline as boundedPool's: a
+ * connection that does not answer in time is torn down and the query fails with StoreTimeoutError.
+ */
+async function boundedQuery(pool: pg.Pool, deadlineMs: number, query: pg.QueryArrayConfig): Promise<pg.QueryArrayResult> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      broken = new StoreTimeoutError(`The store did not answer within ${deadlineMs} ms`);
+      reject(broken);
+      (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    }, deadlineMs);
+  });
+  try {
+    return await Promise.race([client.query(query), deadline]);
+  } finally {
+    clearTimeout(timer);
+    client.release(broken);
+  }
 }
 
 /**

@@ -6,6 +6,9 @@ import { sql, type RawBuilder, type SqlBool } from 'kysely';
  * has no default escape character, PostgreSQL's is the backslash.
  */
 export function likeLiteral(column: string, prefix: '' | '%', text: string, suffix: '' | '%' | '.%'): RawBuilder<SqlBool> {
-  const escaped = text.replace(/[\\%_]/g, (c) => `\\${c}`);
+  const escaped = likeEscape(text);
   return sql<SqlBool>`${sql.ref(column)} like ${`${prefix}${escaped}${suffix}`} escape '\\'`;
 }
+
+/** `text` with `%`, `_` and `\` escaped by a backslash, for a LIKE pattern with `escape '\'`. */
+export const likeEscape = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);

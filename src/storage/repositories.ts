@@ -5,9 +5,9 @@ import type { Account, KeyCursor, KeyFilter, KeyRecord, KeySort } from '../domai
 import type { SortField } from '../domain/sort-fields.js';
 import type { LeakResponse, SecretReveal } from '../domain/settings.js';
 import type { KeyCredits } from '../domain/usage-controls.js';
-import type { AccountsTable, ApiTokensTable, Database, KeysTable } from './schema.js';
+import type { AccountsTable, ApiTokensTable, Database, Dialect, KeysTable } from './schema.js';
 import type { Storage } from './database.js';
-import { likeLiteral } from './like.js';
+import { likeEscape, likeLiteral } from './like.js';
 import { NodesRepository } from './node-repositories.js';
 import { UsageRepository } from './usage-repositories.js';
 import { KeyNoticesRepository } from './key-notice-repositories.js';
@@ -16,6 +16,45 @@ import { ClusterEventsRepository, SigningKeysRepository } from './oauth-reposito
 import { AuditRepository, CustomRolesRepository, GrantsRepository, MembershipsRepository, OperatorsRepository, SessionsRepository } from './operator-repositories.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
+
+/** The store's reads by prepared statement (see Storage.read), and which placeholders they take. */
+export interface PreparedReads {
+  dialect: Dialect;
+  read: Storage['read'];
+}
+
+/** Every column of the keys table, spelled as Kysely's CamelCasePlugin spells them. */
+const KEY_COLUMNS: readonly (keyof KeysTable)[] = [
+  'id', 'accountId', 'name', 'nameKey', 'environment', 'kind', 'credentialType', 'clientId', 'secretHash', 'previousSecretHash',
+  'previousSecretExpiresAt', 'scopes', 'roles', 'channel', 'active', 'expiresAt', 'createdAt', 'updatedAt', 'lastUsedAt', 'createdBy',
+  'secretEncrypted', 'rateLimit', 'rateLimitWindow', 'ipAllowlist', 'creditsRemaining', 'creditsRefillAmount', 'creditsRefillInterval',
+  'creditsRefillDay', 'creditsRefilledAt', 'meta', 'externalId',
+];
+/**
+ * A row of `select <KEY_COLUMNS>` as read by a prepared statement (an array, see Storage.read)
+ * turned into the object Kysely would have made: a function made once from the column list, so
+ * every row gets the same shape in one object literal.
+ */
+// eslint-disable-next-line @typescript-eslint/no-implied-eval
+const keyRowOf = new Function('v', `return { ${KEY_COLUMNS.map((c, i) => `${c}: v[${i}]`).join(', ')} };`) as (values: unknown[]) => Selectable<KeysTable>;
+const snakeCase = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/**
+ * The key whose current secret, or else previous one, has the hash, in one statement: each branch
+ * uses its own index (the unique one on secret_hash, keys_previous_secret_hash), so an unknown hash
+ * costs two index probes and one round trip.
+ */
+const keyBySecretHash = (first: string, second: string) =>
+  `select ${KEY_COLUMNS.map(snakeCase).join(', ')} from (select 0 as rank, keys.* from keys where secret_hash = ${first} union all select 1 as rank, keys.* from keys where previous_secret_hash = ${second}) found order by rank limit 1`;
+const KEY_BY_SECRET_HASH = { sqlite: keyBySecretHash('?', '?'), postgres: keyBySecretHash('$1', '$1') };
+/**
+ * What a listing reads, in KEY_COLUMNS' order: not the encrypted secret, the previous secret's hash
+ * or the lower-cased name (read as NULL: a listing never shows them), and of the secret's hash only
+ * whether there is one (an empty string stands for it).
+ */
+const LIST_SELECT = KEY_COLUMNS.map((c) =>
+  c === 'secretEncrypted' || c === 'previousSecretHash' || c === 'nameKey' ? 'null' : c === 'secretHash' ? "case when secret_hash is null then null else '' end" : snakeCase(c),
+).join(', ');
 
 /** The one repository layer over both dialects. Services see only these methods, never SQL. */
 export class Repositories {
@@ -43,6 +82,7 @@ export class Repositories {
   constructor(
     db: Executor,
     private readonly afterCommit?: (() => Promise<void>)[],
+    reads?: PreparedReads,
   ) {
     this.usage = new UsageRepository(db);
     this.keyNotices = new KeyNoticesRepository(db);
@@ -56,7 +96,7 @@ export class Repositories {
     this.grants = new GrantsRepository(db);
     this.audit = new AuditRepository(db);
     this.accounts = new AccountsRepository(db);
-    this.keys = new KeysRepository(db);
+    this.keys = new KeysRepository(db, reads);
     this.apiTokens = new ApiTokensRepository(db);
     this.signingKeys = new SigningKeysRepository(db);
     this.clusterEvents = new ClusterEventsRepository(db);
@@ -80,7 +120,7 @@ export class Store {
   /** The same repositories on the node's background connections (see Storage.background). */
   readonly background: Repositories;
   constructor(readonly storage: Storage) {
-    this.repos = new Repositories(storage.db);
+    this.repos = new Repositories(storage.db, undefined, { dialect: storage.dialect, read: (text, params) => storage.read(text, params) });
     this.background = new Repositories(storage.background);
   }
   /**
@@ -184,7 +224,11 @@ const toCredits = (row: Selectable<KeysTable>): KeyCredits | null =>
         refilledAt: row.creditsRefilledAt ?? 0,
       };
 
-const toKey = (row: Selectable<KeysTable>): KeyRecord => ({
+/**
+ * Reads a key row. `parse` reads its JSON columns: a listing passes one that remembers the texts of
+ * its page, so rows with the same scopes or roles (most of a page) share one parsed array.
+ */
+const toKey = (row: Selectable<KeysTable>, parse: (text: string) => unknown = JSON.parse): KeyRecord => ({
   id: row.id,
   accountId: row.accountId,
   name: row.name,
@@ -195,8 +239,8 @@ const toKey = (row: Selectable<KeysTable>): KeyRecord => ({
   secretHash: row.secretHash,
   previousSecretHash: row.previousSecretHash,
   previousSecretExpiresAt: row.previousSecretExpiresAt,
-  scopes: JSON.parse(row.scopes) as string[],
-  roles: JSON.parse(row.roles) as RoleAssignment[],
+  scopes: parse(row.scopes) as string[],
+  roles: parse(row.roles) as RoleAssignment[],
   channel: row.channel,
   active: row.active === 1,
   expiresAt: row.expiresAt,
@@ -269,7 +313,11 @@ export function sortValue(key: KeyRecord, field: SortField): string | number | n
 }
 
 export class KeysRepository {
-  constructor(private readonly db: Executor) {}
+  constructor(
+    private readonly db: Executor,
+    /** The store's prepared statements, outside transactions (see Storage.read). */
+    private readonly reads?: PreparedReads,
+  ) {}
 
   async insert(key: KeyRecord): Promise<void> {
     await this.db.insertInto('keys').values(fromKey(key)).execute();
@@ -345,6 +393,18 @@ export class KeysRepository {
     return row && toKey(row);
   }
 
+  /**
+   * The same as findByAnySecretHash, by the store's prepared statement where there is one: no query
+   * is built per call, and on SQLite the answer comes synchronously.
+   */
+  lookupByAnySecretHash(secretHash: string): KeyRecord | undefined | Promise<KeyRecord | undefined> {
+    if (this.reads === undefined) return this.findByAnySecretHash(secretHash);
+    const { dialect, read } = this.reads;
+    const rows = dialect === 'sqlite' ? read(KEY_BY_SECRET_HASH.sqlite, [secretHash, secretHash]) : read(KEY_BY_SECRET_HASH.postgres, [secretHash]);
+    const first = (found: unknown[][]) => (found[0] === undefined ? undefined : toKey(keyRowOf(found[0])));
+    return rows instanceof Promise ? rows.then(first) : first(rows);
+  }
+
   /** A key by id alone, whatever its account. */
   async findById(id: string): Promise<KeyRecord | undefined> {
     const row = await this.db.selectFrom('keys').selectAll().where('id', '=', id).executeTakeFirst();
@@ -398,7 +458,7 @@ export class KeysRepository {
       );
     if (after) query = query.where((eb) => eb.or([eb('expiresAt', '>', after.expiresAt), eb.and([eb('expiresAt', '=', after.expiresAt), eb('id', '>', after.id)])]));
     const rows = await query.orderBy('expiresAt').orderBy('id').limit(limit).execute();
-    return rows.map(toKey);
+    return rows.map((row) => toKey(row));
   }
 
   /**
@@ -464,7 +524,62 @@ export class KeysRepository {
    * One page of an account's keys: filtered, sorted by one column with the id as tie-breaker, and
    * continuing after `after` (keyset pagination: stable under inserts and fast at any depth).
    */
-  async list(accountId: string, filter: KeyFilter, sort: KeySort, limit: number, after?: KeyCursor): Promise<KeyRecord[]> {
+  list(accountId: string, filter: KeyFilter, sort: KeySort, limit: number, after?: KeyCursor): Promise<KeyRecord[]> {
+    return this.reads === undefined ? this.listBuilt(accountId, filter, sort, limit, after) : this.listPrepared(this.reads, accountId, filter, sort, limit, after);
+  }
+
+  /**
+   * The listing as a prepared statement: the same SQL as `listBuilt` (conditions, order, index
+   * use), written once per shape of filter and sort rather than built by Kysely per request, and
+   * without the columns a listing never shows (see LIST_SELECT): its records say whether the key has
+   * a secret (`secretHash` is '' or null), not its hash.
+   */
+  private async listPrepared(reads: PreparedReads, accountId: string, filter: KeyFilter, sort: KeySort, limit: number, after?: KeyCursor): Promise<KeyRecord[]> {
+    const params: unknown[] = [];
+    const p = reads.dialect === 'sqlite' ? (value: unknown) => (params.push(value), '?') : (value: unknown) => `$${params.push(value)}`;
+    const column = snakeCase(SORT_COLUMN[sort.field]);
+    const dir = sort.descending ? 'desc' : 'asc';
+    const where = [`account_id = ${p(accountId)}`];
+    if (filter.environment) where.push(`environment = ${p(filter.environment)}`);
+    if (filter.kind) where.push(`kind = ${p(filter.kind)}`);
+    if (filter.credentialType) where.push(`credential_type = ${p(filter.credentialType)}`);
+    if (filter.active !== undefined) where.push(`active = ${p(filter.active ? 1 : 0)}`);
+    if (filter.channel !== undefined) where.push(`channel = ${p(filter.channel)}`);
+    if (filter.q) where.push(`name_key like ${p(`%${likeEscape(filter.q.toLowerCase())}%`)} escape '\\'`);
+    if (filter.createdFrom !== undefined) where.push(`created_at >= ${p(filter.createdFrom)}`);
+    if (filter.createdTo !== undefined) where.push(`created_at <= ${p(filter.createdTo)}`);
+    if (filter.updatedFrom !== undefined) where.push(`updated_at >= ${p(filter.updatedFrom)}`);
+    if (filter.updatedTo !== undefined) where.push(`updated_at <= ${p(filter.updatedTo)}`);
+    if (filter.externalId !== undefined) where.push(`external_id = ${p(filter.externalId)}`);
+    if (filter.unusedSince !== undefined) where.push(`(last_used_at is null or last_used_at < ${p(filter.unusedSince)})`);
+    const nulls = NULLABLE_SORT_COLUMNS.get(SORT_COLUMN[sort.field]);
+    const nullsFirst = nulls !== undefined && (nulls === 'low') !== sort.descending;
+    if (after) {
+      const op = sort.descending ? '<' : '>';
+      if (after.value === null) {
+        const tie = `(${column} is null and id ${op} ${p(after.id)})`;
+        where.push(nullsFirst ? `(${tie} or ${column} is not null)` : tie);
+      } else {
+        const next = [`${column} ${op} ${p(after.value)}`, `(${column} = ${p(after.value)} and id ${op} ${p(after.id)})`];
+        if (nulls !== undefined && !nullsFirst) next.push(`${column} is null`);
+        where.push(`(${next.join(' or ')})`);
+      }
+    }
+    const order = nulls !== undefined ? `${column} ${dir} nulls ${nullsFirst ? 'first' : 'last'}` : `${column} ${dir}`;
+    const text = `select ${LIST_SELECT} from keys where ${where.join(' and ')} order by ${order}, id ${dir} limit ${p(limit)}`;
+    const rows = await reads.read(text, params);
+    // The page's records are read-only views of the rows: they may share their parsed JSON.
+    const parsed = new Map<string, unknown>();
+    const parse = (json: string) => {
+      let value = parsed.get(json);
+      if (value === undefined) parsed.set(json, (value = JSON.parse(json)));
+      return value;
+    };
+    return rows.map((row) => toKey(keyRowOf(row), parse));
+  }
+
+  /** The listing built by Kysely, where there are no prepared statements (inside a transaction). */
+  private async listBuilt(accountId: string, filter: KeyFilter, sort: KeySort, limit: number, after?: KeyCursor): Promise<KeyRecord[]> {
     const column = SORT_COLUMN[sort.field];
     const dir = sort.descending ? 'desc' : 'asc';
     let query = this.db.selectFrom('keys').selectAll().where('accountId', '=', accountId);
@@ -505,7 +620,7 @@ export class KeysRepository {
         ? query.orderBy(column, (ob) => (sort.descending ? ob.desc() : ob.asc())[nullsFirst ? 'nullsFirst' : 'nullsLast']())
         : query.orderBy(column, dir);
     const rows = await ordered.orderBy('id', dir).limit(limit).execute();
-    return rows.map(toKey);
+    return rows.map((row) => toKey(row));
   }
 }
 

@@ -4,7 +4,7 @@ import type { Verification } from '../../src/services/verification-service.js';
 import { createAccount, createKey, describeEachStore, TEST_TOKEN } from '../helpers/keyport.js';
 import { accessToken } from '../helpers/oauth.js';
 
-describeEachStore('the verification hot path', (kp) => {
+describeEachStore('the verification hot path', (kp, store) => {
   test('once the caller and the credential are cached, verification answers without a promise', async () => {
     const account = await createAccount(kp.api);
     const tokenKey = await createKey(kp.api, account, { credentialType: 'token', active: true, scopes: ['product.read'] });
@@ -14,7 +14,9 @@ describeEachStore('the verification hot path', (kp) => {
 
     for (const credential of [tokenKey.secret, jwt]) {
       const first = verification.verify(credential, { scopes: ['product.read'] });
-      assert.ok(first instanceof Promise, 'the first look-up goes to the store (or checks the signature)');
+      // SQLite answers its prepared statement synchronously: a key's first look-up needs no promise either.
+      if (credential === jwt || store === 'postgres') assert.ok(first instanceof Promise, 'the first look-up goes to the store (or checks the signature)');
+      else assert.equal(first instanceof Promise, false, 'SQLite answers the first look-up at once');
       assert.equal((await first).code, 'valid');
       const cached = verification.verify(credential, { scopes: ['product.read'] });
       assert.equal(cached instanceof Promise, false, 'a cached credential is answered at once');

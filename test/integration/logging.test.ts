@@ -24,20 +24,71 @@ async function eventually(output: () => string, check: (lines: any[]) => boolean
 }
 
 describe('logging', () => {
-  test('at level info every request is logged under its id, with credentials redacted', async () => {
+  test('at level info (the default) every management request is logged once under its id, with credentials redacted', async () => {
     const store = await freshStore('sqlite');
     const keyport = await startProcess({ ...store.env, KEYPORT_LOG_LEVEL: 'info' });
     try {
       const res = await fetch(`${keyport.url}/v1/catalog`, { headers: { authorization: `Bearer ${TEST_TOKEN}`, cookie: 'keyport_session=secret-cookie' } });
       assert.equal(res.status, 200);
+      const lines = await eventually(keyport.output, (l) => l.some((x) => x.msg === 'request completed' && x.req?.url === '/v1/catalog'));
+      const completed = lines.filter((x) => x.msg === 'request completed' && x.req?.url === '/v1/catalog');
+      assert.equal(completed.length, 1, keyport.output());
+      assert.match(String(completed[0].reqId), /^req-/);
+      assert.equal(completed[0].res.statusCode, 200);
+      assert.equal(completed[0].req.method, 'GET');
+      assert.equal(typeof completed[0].responseTime, 'number');
+      assert.ok(!keyport.output().includes(TEST_TOKEN), 'the bearer token is never logged');
+      assert.ok(!keyport.output().includes('secret-cookie'), 'cookies are never logged');
+    } finally {
+      await killHard(keyport.child);
+      await store.dispose();
+    }
+  });
+
+  test('the hot routes log only what failed, was slow or was sampled', async () => {
+    const store = await freshStore('sqlite');
+    const keyport = await startProcess({ ...store.env, KEYPORT_LOG_LEVEL: 'info', KEYPORT_REQUEST_LOG_SAMPLE: '0' });
+    const verify = (key: string, token = TEST_TOKEN) =>
+      fetch(`${keyport.url}/v1/verify`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ key }) });
+    try {
+      for (let i = 0; i < 5; i++) assert.equal((await verify('kp_test_nothing')).status, 200, 'a normal answer, valid or not');
+      assert.equal((await verify('kp_test_nothing', 'kpat_not_a_token_at_all')).status, 401);
+      const lines = await eventually(keyport.output, (l) => l.some((x) => x.req?.url === '/v1/verify'));
+      const logged = lines.filter((x) => x.req?.url === '/v1/verify');
+      assert.deepEqual(logged.map((x) => [x.res.statusCode, x.logged]), [[401, 'failed']], keyport.output());
+    } finally {
+      await killHard(keyport.child);
+      await store.dispose();
+    }
+    // Every request once the threshold is 0 ms (all are slow), or the sample rate 1.
+    for (const env of [{ KEYPORT_SLOW_REQUEST_MS: '0' }, { KEYPORT_REQUEST_LOG_SAMPLE: '1' }] as Record<string, string>[]) {
+      const again = await freshStore('sqlite');
+      const node = await startProcess({ ...again.env, KEYPORT_LOG_LEVEL: 'info', ...env });
+      try {
+        for (let i = 0; i < 3; i++)
+          await fetch(`${node.url}/v1/verify`, { method: 'POST', headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' }, body: '{"key":"kp_test_nothing"}' });
+        const lines = await eventually(node.output, (l) => l.filter((x) => x.req?.url === '/v1/verify').length === 3);
+        assert.deepEqual(new Set(lines.filter((x) => x.req?.url === '/v1/verify').map((x) => x.logged)), new Set([env.KEYPORT_SLOW_REQUEST_MS ? 'slow' : 'sampled']));
+      } finally {
+        await killHard(node.child);
+        await again.dispose();
+      }
+    }
+  });
+
+  test('KEYPORT_REQUEST_LOG=all: Fastify logs every request of every route, incoming and completed', async () => {
+    const store = await freshStore('sqlite');
+    const keyport = await startProcess({ ...store.env, KEYPORT_LOG_LEVEL: 'info', KEYPORT_REQUEST_LOG: 'all' });
+    try {
+      const res = await fetch(`${keyport.url}/v1/verify`, { method: 'POST', headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' }, body: '{"key":"kp_test_nothing"}' });
+      assert.equal(res.status, 200);
       const lines = await eventually(keyport.output, (l) => l.some((x) => x.msg === 'request completed'));
-      const incoming = lines.find((x) => x.msg === 'incoming request' && x.req?.url === '/v1/catalog');
+      const incoming = lines.find((x) => x.msg === 'incoming request' && x.req?.url === '/v1/verify');
       const completed = lines.find((x) => x.msg === 'request completed');
       assert.ok(incoming && completed, keyport.output());
       assert.equal(completed.reqId, incoming.reqId);
       assert.equal(completed.res.statusCode, 200);
       assert.ok(!keyport.output().includes(TEST_TOKEN), 'the bearer token is never logged');
-      assert.ok(!keyport.output().includes('secret-cookie'), 'cookies are never logged');
     } finally {
       await killHard(keyport.child);
       await store.dispose();
