@@ -116,6 +116,17 @@ export interface OAuthConfig {
   /** KEYPORT_AUTH_FAILURE_WINDOW: seconds failed authentications are counted and a throttled client or address waits (default 300). */
   authFailureWindow: number;
   /**
+   * KEYPORT_PASSWORD_HASH_CONCURRENCY: password hashes (scrypt) run at once on a node (default 2).
+   * They share libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise) with token
+   * signing, so keep it below that size: a sign-in flood then cannot stall token issuance.
+   */
+  passwordHashConcurrency: number;
+  /**
+   * KEYPORT_PASSWORD_HASH_QUEUE: sign-ins that may wait for the hashing pool (default 32); more
+   * are answered 503 server_busy with Retry-After at once, without counting as a failed attempt.
+   */
+  passwordHashQueue: number;
+  /**
    * KEYPORT_USAGE_ANALYTICS: `on` (default) counts every verification and token request per key,
    * hour and outcome for usage analytics (batched in memory, written every few seconds); `off`
    * counts nothing.
@@ -323,6 +334,8 @@ function parseOAuthConfig(env: NodeJS.ProcessEnv, problems: string[]): OAuthConf
     authFailuresPerClient: parseInteger(env, 'KEYPORT_AUTH_FAILURES_PER_CLIENT', 10, 1, 1_000_000, problems),
     authFailuresPerAddress: parseInteger(env, 'KEYPORT_AUTH_FAILURES_PER_ADDRESS', 100, 1, 1_000_000, problems),
     authFailureWindow: parseInteger(env, 'KEYPORT_AUTH_FAILURE_WINDOW', 300, 1, 86_400, problems, ' seconds'),
+    passwordHashConcurrency: parseInteger(env, 'KEYPORT_PASSWORD_HASH_CONCURRENCY', 2, 1, 1024, problems),
+    passwordHashQueue: parseInteger(env, 'KEYPORT_PASSWORD_HASH_QUEUE', 32, 0, 100_000, problems),
     usageAnalytics: parseSwitch(env, 'KEYPORT_USAGE_ANALYTICS', true, problems),
   };
 }

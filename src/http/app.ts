@@ -83,7 +83,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(accountRoutes, { services });
   await app.register(keyRoutes, { services, config });
   await app.register(meRoutes, { services });
-  await app.register(operatorRoutes, { services });
+  await app.register(operatorRoutes, { services, config });
   await app.register(grantRoutes, { services });
   await app.register(auditRoutes, { services });
   await app.register(verifyRoutes, { services, config });

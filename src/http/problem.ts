@@ -40,6 +40,7 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, error:
   if (error.errors?.length) body.errors = error.errors.map((e) => ({ pointer: inRequest(request, e.pointer), detail: e.detail }));
   // An outage, not a fault of the request: say when to try again (RFC 9110 10.2.3).
   if (error.code === 'store_unavailable') reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS));
+  if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
   return reply.status(error.status).type('application/problem+json').send(body);
 }
 

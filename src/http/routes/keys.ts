@@ -175,7 +175,7 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
         summary: 'Does a candidate secret match the key?',
         params: KeyParams,
         body: VerifySecretBody,
-        response: { 200: VerifySecretAnswer, ...problems(400, 401, 403, 404) },
+        response: { 200: VerifySecretAnswer, ...problems(400, 401, 403, 404, 429) },
       },
     },
     async (request) => {

@@ -3,7 +3,9 @@ import { unauthenticated } from '../../domain/errors.js';
 import { PERMISSIONS, type Permission } from '../../domain/principal.js';
 import type { Services } from '../../services/index.js';
 import { SESSION_TTL_MS } from '../../services/operators-service.js';
+import type { Config } from '../../config.js';
 import { guard, readCookie, SESSION_COOKIE, setSessionCookie } from '../auth.js';
+import { clientAddress } from '../client-address.js';
 import { AccountParams } from '../../contract/accounts.js';
 import { problems } from '../schemas.js';
 
@@ -45,7 +47,7 @@ const operatorParams = {
 const tokenParams = { type: 'object', required: ['token'], properties: { token: { type: 'string', minLength: 1, maxLength: 100 } } } as const;
 
 /** Operators: sign-in, personal tokens, members and roles of accounts, service tokens. */
-export const operatorRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+export const operatorRoutes: FastifyPluginAsync<{ services: Services; config: Readonly<Config> }> = async (app, { services, config }) => {
   const { operators, auth } = services;
 
   app.post<{ Body: { email: string; password: string } }>(
@@ -65,12 +67,12 @@ export const operatorRoutes: FastifyPluginAsync<{ services: Services }> = async 
               operator: { type: 'object', properties: { id: { type: 'string' }, email: { type: 'string' }, name: { type: 'string' } } },
             },
           },
-          ...problems(400, 401, 429),
+          ...problems(400, 401, 429, 503),
         },
       },
     },
     async (request, reply) => {
-      const session = await operators.login(request.body.email, request.body.password, request.ip);
+      const session = await operators.login(request.body.email, request.body.password, clientAddress(request, config.trustedProxies));
       setSessionCookie(request, reply, session.cookie, SESSION_TTL_MS / 1000);
       return { csrfToken: session.csrfToken, expiresAt: new Date(session.expiresAt).toISOString(), operator: session.operator };
     },
