@@ -57,6 +57,16 @@ export interface Config {
    */
   requestTimeoutMs: number;
   /**
+   * Bounds on slow and idle clients, so none can hold a connection open for long:
+   * - KEYPORT_HEADERS_TIMEOUT_MS (default 10000): all of a request's headers must have arrived by then.
+   * - KEYPORT_BODY_TIMEOUT_MS (default 15000): the whole request, headers and body, must have
+   *   arrived by then (a body trickled a byte at a time is cut off). At least the headers timeout.
+   * - KEYPORT_KEEP_ALIVE_TIMEOUT_MS (default 30000): an idle keep-alive connection is closed after it.
+   * - KEYPORT_MAX_CONNECTIONS (default 4096): connections a node holds at once; more are closed at once.
+   * A timed-out request is answered 408 request_timeout and its connection closed.
+   */
+  connectionLimits: ConnectionLimits;
+  /**
    * KEYPORT_STARTUP_WAIT: seconds a starting node keeps retrying a store it cannot reach, saying so
    * in its log, before it gives up and exits with code 2 (default 60; 0 exits at once). A store that
    * refuses the credentials or lacks the database is not retried.
@@ -72,6 +82,14 @@ export interface Config {
    * are logged once, then summed up in one line with their count (default 10).
    */
   logRepeatIntervalSeconds: number;
+}
+
+/** See Config.connectionLimits. */
+export interface ConnectionLimits {
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
 }
 
 /** What a node answers for credentials it cannot re-check while its view of the cluster event log is too old. */
@@ -208,6 +226,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   const timeouts = parseStoreTimeouts(env, problems);
   storage = storage.kind === 'sqlite' ? { ...storage, timeouts } : { ...storage, timeouts, poolSize: parseInteger(env, 'KEYPORT_DB_POOL_SIZE', 10, 1, 1000, problems, ' connections') };
   const requestTimeoutMs = parseInteger(env, 'KEYPORT_REQUEST_TIMEOUT_MS', 10_000, 100, 600_000, problems, ' milliseconds');
+  const connectionLimits: ConnectionLimits = {
+    headersTimeoutMs: parseInteger(env, 'KEYPORT_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000, problems, ' milliseconds'),
+    bodyTimeoutMs: parseInteger(env, 'KEYPORT_BODY_TIMEOUT_MS', 15_000, 100, 3_600_000, problems, ' milliseconds'),
+    keepAliveTimeoutMs: parseInteger(env, 'KEYPORT_KEEP_ALIVE_TIMEOUT_MS', 30_000, 100, 3_600_000, problems, ' milliseconds'),
+    maxConnections: parseInteger(env, 'KEYPORT_MAX_CONNECTIONS', 4096, 1, 1_000_000, problems, ' connections'),
+  };
+  if (connectionLimits.headersTimeoutMs > connectionLimits.bodyTimeoutMs)
+    problems.push(`KEYPORT_HEADERS_TIMEOUT_MS (${connectionLimits.headersTimeoutMs} ms) must not be longer than KEYPORT_BODY_TIMEOUT_MS (${connectionLimits.bodyTimeoutMs} ms): the whole request includes its headers`);
   const startupWaitSeconds = parseInteger(env, 'KEYPORT_STARTUP_WAIT', 60, 0, 86_400, problems, ' seconds');
   const shutdownTimeoutSeconds = parseInteger(env, 'KEYPORT_SHUTDOWN_TIMEOUT', 15, 1, 3600, problems, ' seconds');
   const logRepeatIntervalSeconds = parseInteger(env, 'KEYPORT_LOG_REPEAT_INTERVAL', 10, 1, 3600, problems, ' seconds');
@@ -234,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     previousEncryptionKeys,
     oauth,
     requestTimeoutMs,
+    connectionLimits,
     startupWaitSeconds,
     shutdownTimeoutSeconds,
     logRepeatIntervalSeconds,

@@ -51,16 +51,24 @@ function validators() {
 /** Builds the HTTP app; it does not listen (main.ts does), so tests can start it on any port. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { logging } = options;
+  const limits = options.config.connectionLimits;
   // Fastify's own logger only where it writes something: see logging.ts.
   const app = Fastify({
     ...(logging.perRequest ? { loggerInstance: logging.log } : { logger: false }),
     bodyLimit: BODY_LIMIT,
+    // Slow clients are cut off (408, then the connection closed); Node checks the timeouts of open
+    // connections this often, so a request that is too slow goes within a second of its bound.
+    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs) },
+    requestTimeout: limits.bodyTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
     trustProxy: false,
     // Requests Node or the router cannot take (oversized headers, broken framing, a broken URL)
     // get a problem document too.
     clientErrorHandler: answerClientError,
     frameworkErrors: answerFrameworkError,
   });
+  // Connections past the cap are closed as soon as they are accepted.
+  app.server.maxConnections = limits.maxConnections;
   // Before any route: every route added from here on gets the request deadline.
   applyRequestDeadline(app, options.config.requestTimeoutMs);
   const ajv = validators();
