@@ -14,6 +14,13 @@ export interface Config {
   host: string;
   /** KEYPORT_PUBLIC_URL: the URL clients reach this server at; used in quick starts and as the token issuer. */
   publicUrl: string | null;
+  /** NODE_ENV=production: production mode, where tokens are not issued with an issuer taken from the Host header. */
+  production: boolean;
+  /**
+   * KEYPORT_ALLOW_HOST_ISSUER: `on` lets a production node without KEYPORT_PUBLIC_URL issue tokens
+   * whose issuer and audience follow the request's Host header (default off).
+   */
+  allowHostIssuer: boolean;
   /**
    * DATABASE_URL (postgres://...) selects PostgreSQL; otherwise SQLite under KEYPORT_DATA_DIR (default
    * ./data). With it come the bounds on every wait for the store:
@@ -247,11 +254,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     trustedProxies = parsed.value;
   }
 
+  const production = env.NODE_ENV?.trim() === 'production';
+  const allowHostIssuer = parseSwitch(env, 'KEYPORT_ALLOW_HOST_ISSUER', false, problems);
+
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   return Object.freeze({
     port,
     host,
     publicUrl,
+    production,
+    allowHostIssuer,
     storage,
     bootstrapToken,
     catalog: catalog!,

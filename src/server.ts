@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { buildApp } from './http/app.js';
 import { createLogging } from './http/logging.js';
+import { hostIssuerRefused, issuerNotice } from './http/public-origin.js';
 import { createServices, type Services } from './services/index.js';
 import { kekFromBytes, Keyring, parseKek, type Kek } from './domain/envelope.js';
 import { isStoreUnavailable, openStorage, redactUrl, StorageError, storeFailureCause } from './storage/database.js';
@@ -73,6 +74,9 @@ export async function startKeyport(
     );
     app = await buildApp({ config, services, logging });
     await app.listen({ port: config.port, host: config.host });
+    // Where token issuers come from, said once at start-up (a refusal to issue as a warning).
+    const notice = issuerNotice(config);
+    if (notice !== null) (hostIssuerRefused(config) ? log.warn(notice) : log.info(notice));
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;

@@ -19,6 +19,44 @@ export interface Logging {
   errors: ErrorDigest;
 }
 
+/**
+ * Names of query parameters whose values look like credentials (client_secret, token, password,
+ * api_key, ...): their values are never logged (`[redacted]`).
+ */
+export const CREDENTIAL_NAME = /secret|passw|token|assertion|credential|signature|session|authorization|^code$|^key$|api[-_]?key/i;
+
+/** The URL with the values of credential-looking query parameters replaced by `[redacted]`. */
+export function redactQuery(url: string): string {
+  const q = url.indexOf('?');
+  if (q === -1) return url;
+  const parts = url
+    .slice(q + 1)
+    .split('&')
+    .map((part) => {
+      const eq = part.indexOf('=');
+      const raw = eq === -1 ? part : part.slice(0, eq);
+      let name = raw;
+      try {
+        name = decodeURIComponent(raw.replace(/\+/g, ' '));
+      } catch {
+        /* a broken name is checked as it is */
+      }
+      return CREDENTIAL_NAME.test(name) ? `${raw}=[redacted]` : part;
+    });
+  return `${url.slice(0, q)}?${parts.join('&')}`;
+}
+
+/** Fastify's request fields in the log, with credential-looking query values redacted. */
+const serializers = {
+  req: (req: FastifyRequest) => ({
+    method: req.method,
+    url: redactQuery(req.url),
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket ? req.socket.remotePort : undefined,
+  }),
+};
+
 /** Never written to the log, whatever the level. */
 const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'req.headers["keyport-service-token"]'];
 
@@ -27,7 +65,7 @@ const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers[
  * cause are logged once per `repeatIntervalMs`.
  */
 export function createLogging(options: Pick<LoggerOptions, 'level'> | false, destination?: DestinationStream, repeatIntervalMs = 10_000): Logging {
-  const settings = options === false ? { level: 'silent' } : { ...options, redact: REDACT };
+  const settings = options === false ? { level: 'silent' } : { ...options, redact: REDACT, serializers };
   const log = destination === undefined ? pino(settings) : pino(settings, destination);
   return { log, perRequest: log.isLevelEnabled('info'), errors: new ErrorDigest(log, repeatIntervalMs) };
 }

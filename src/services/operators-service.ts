@@ -167,8 +167,20 @@ export class OperatorsService {
 
   // --- tokens ------------------------------------------------------------------------------
 
+  /**
+   * Issues a token. One made by a caller that came with an expiring API token ends at the latest
+   * when that token does: without an expiry asked for it gets the caller's, and a later one is
+   * refused. (Its permissions are at most the caller's: a personal token stands for its
+   * operator, a service token holds keys.verify only.)
+   */
   private async issueToken(record: Omit<ApiTokenRecord, 'id' | 'tokenHash' | 'createdAt' | 'revokedAt'>, actor: Actor): Promise<{ token: string; view: TokenView }> {
     if (record.expiresAt !== null && record.expiresAt <= this.clock.now()) throw fieldError('/expiresAt', 'must be in the future');
+    const limit = actor.principal.tokenExpiresAt;
+    if (limit !== undefined && limit !== null) {
+      if (record.expiresAt === null) record = { ...record, expiresAt: limit };
+      else if (record.expiresAt > limit)
+        throw fieldError('/expiresAt', `must not be later than ${new Date(limit).toISOString()}, when the token making it expires`);
+    }
     const token = generateKeyString('apiToken', 'production');
     const full: ApiTokenRecord = { ...record, id: newId('tok'), tokenHash: hashKeyString(token), createdAt: this.clock.now(), revokedAt: null };
     await this.store.transaction(async (repos) => {
