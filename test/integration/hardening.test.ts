@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { apiClient, createAccount, createKey, describeEachStore, startTestKeyport, type TestKeyport } from '../helpers/keyport.js';
 import { basic, decodeJwt, postForm } from '../helpers/oauth.js';
@@ -166,8 +169,26 @@ describe('forwarded headers from an untrusted address, and production mode', () 
     assert.equal(decodeJwt(token.body.access_token).claims.iss, `${kp.url}/sandbox`);
   });
 
+  test('a secret in a query string never reaches the log, even at debug', { timeout: 120_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keyport-log-'));
+    const node = await startProcess({ KEYPORT_DATA_DIR: dir, KEYPORT_LOG_LEVEL: 'debug' });
+    try {
+      const secret = `kpcs_test_${randomBytes(12).toString('hex')}`;
+      const res = await postForm(`${node.url}/oauth/token?client_secret=${secret}&client_id=kpci_x`, { grant_type: 'client_credentials' });
+      assert.equal(res.status, 400);
+      await fetch(`${node.url}/v1/me?access_token=${secret}`);
+      await outputMatching(node.output, /"url":"\/v1\/me\?access_token=\[redacted\]"/, 10_000);
+      assert.match(node.output(), /client_secret=\[redacted\]/);
+      assert.equal(node.output().includes(secret), false);
+    } finally {
+      await killHard(node.child);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('in production mode, no token is issued with a Host-derived issuer, unless told to; start-up says so', { timeout: 120_000 }, async () => {
-    const node = await startProcess({ NODE_ENV: 'production', KEYPORT_DATA_DIR: `/tmp/keyport-prod-${randomBytes(4).toString('hex')}`, KEYPORT_LOG_LEVEL: 'info' });
+    const dir = mkdtempSync(join(tmpdir(), 'keyport-prod-'));
+    const node = await startProcess({ NODE_ENV: 'production', KEYPORT_DATA_DIR: dir, KEYPORT_LOG_LEVEL: 'info' });
     try {
       await outputMatching(node.output, /NODE_ENV=production and KEYPORT_PUBLIC_URL is not set: \/oauth\/token refuses to issue tokens/, 10_000);
       const api = apiClient(node.url, 'test-platform-owner-token-0123456789');
@@ -179,6 +200,7 @@ describe('forwarded headers from an untrusted address, and production mode', () 
       assert.match(refused.body.error_description, /KEYPORT_PUBLIC_URL/);
     } finally {
       await killHard(node.child);
+      rmSync(dir, { recursive: true, force: true });
     }
     for (const env of [{ KEYPORT_PUBLIC_URL: 'https://keys.example.com' }, { KEYPORT_ALLOW_HOST_ISSUER: 'on' }] as Record<string, string>[]) {
       const prod = await startTestKeyport('sqlite', { NODE_ENV: 'production', ...env });
