@@ -125,25 +125,31 @@ export class OperatorsService {
     const byEmail = { rule: LOGIN_BY_EMAIL, subject };
     const byAddress = { rule: LOGIN_BY_ADDRESS, subject: sourceIp };
     const anonymous = { anonymous: subject, sourceIp };
-    const operator = await this.store.repos.operators.findByEmail(email);
-    const accounts = operator ? (await this.store.repos.memberships.ofOperator(operator.id)).map((m) => m.accountId) : [];
-    const auditAll = (action: string) =>
-      this.outbox.write({ audit: (accounts.length ? accounts : [null]).map((accountId) => ({ actor: anonymous, entry: { accountId, action, targetId: operator?.id ?? null } })) });
+    const audit = async (action: string, operator: OperatorRecord | undefined) => {
+      const accounts = operator ? (await this.store.repos.memberships.ofOperator(operator.id)).map((m) => m.accountId) : [];
+      await this.outbox.write({ audit: (accounts.length ? accounts : [null]).map((accountId) => ({ actor: anonymous, entry: { accountId, action, targetId: operator?.id ?? null } })) });
+    };
     const wait = await this.attempts.reserve([byEmail, byAddress]);
     if (wait > 0) {
-      await auditAll('login.locked');
+      await audit('login.locked', await this.store.repos.operators.findByEmail(email));
       throw rateLimited(`Too many failed sign-ins; try again in ${wait} seconds.`, wait);
     }
+    // The operator is looked up in the pool too: a sign-in the pool has no room for costs no
+    // store read, so a flood is refused cheaply.
+    let operator: OperatorRecord | undefined;
     let valid: boolean;
     try {
-      valid = await this.hashing(() => verifyPassword(password, operator?.passwordHash ?? null));
+      valid = await this.hashing(async () => {
+        operator = await this.store.repos.operators.findByEmail(email);
+        return verifyPassword(password, operator?.passwordHash ?? null);
+      });
     } catch (err) {
-      // Never checked (the pool was full): not a failed attempt.
+      // Never checked (the pool was full, or the store failed): not a failed attempt.
       await this.attempts.release([{ attempt: byEmail, clear: false }, { attempt: byAddress, clear: false }]);
       throw err;
     }
     if (!valid || !operator) {
-      await auditAll('login.failed');
+      await audit('login.failed', operator);
       throw new AppError('unauthenticated', 'The e-mail or password is wrong.');
     }
     await this.attempts.release([{ attempt: byEmail, clear: true }, { attempt: byAddress, clear: false }]);
