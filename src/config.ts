@@ -68,7 +68,8 @@ export interface Config {
    * - KEYPORT_HEADERS_TIMEOUT_MS (default 10000): all of a request's headers must have arrived by then.
    * - KEYPORT_BODY_TIMEOUT_MS (default 15000): the whole request, headers and body, must have
    *   arrived by then (a body trickled a byte at a time is cut off). At least the headers timeout.
-   * - KEYPORT_KEEP_ALIVE_TIMEOUT_MS (default 30000): an idle keep-alive connection is closed after it.
+   * - KEYPORT_KEEP_ALIVE_TIMEOUT_MS (default 72000, longer than the idle timeout of most proxies and
+   *   load balancers, so they never reuse a connection Keyport is closing): idle keep-alive connections close after it.
    * - KEYPORT_MAX_CONNECTIONS (default 4096): connections a node holds at once; more are closed at once.
    * A timed-out request is answered 408 request_timeout and its connection closed.
    */
@@ -236,7 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   const connectionLimits: ConnectionLimits = {
     headersTimeoutMs: parseInteger(env, 'KEYPORT_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000, problems, ' milliseconds'),
     bodyTimeoutMs: parseInteger(env, 'KEYPORT_BODY_TIMEOUT_MS', 15_000, 100, 3_600_000, problems, ' milliseconds'),
-    keepAliveTimeoutMs: parseInteger(env, 'KEYPORT_KEEP_ALIVE_TIMEOUT_MS', 30_000, 100, 3_600_000, problems, ' milliseconds'),
+    keepAliveTimeoutMs: parseInteger(env, 'KEYPORT_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 3_600_000, problems, ' milliseconds'),
     maxConnections: parseInteger(env, 'KEYPORT_MAX_CONNECTIONS', 4096, 1, 1_000_000, problems, ' connections'),
   };
   if (connectionLimits.headersTimeoutMs > connectionLimits.bodyTimeoutMs)

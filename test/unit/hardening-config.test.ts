@@ -7,7 +7,7 @@ import { issuerNotice } from '../../src/http/public-origin.js';
 describe('connection limits, password hashing and issuer settings', () => {
   test('defaults', () => {
     const config = loadConfig({});
-    assert.deepEqual(config.connectionLimits, { headersTimeoutMs: 10_000, bodyTimeoutMs: 15_000, keepAliveTimeoutMs: 30_000, maxConnections: 4096 });
+    assert.deepEqual(config.connectionLimits, { headersTimeoutMs: 10_000, bodyTimeoutMs: 15_000, keepAliveTimeoutMs: 72_000, maxConnections: 4096 });
     assert.equal(config.production, false);
     assert.equal(config.allowHostIssuer, false);
     assert.equal(loadConfig({ NODE_ENV: 'production' }).production, true);
