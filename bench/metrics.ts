@@ -37,6 +37,8 @@ function startKeyport(dataDir: string, env: Record<string, string>): Promise<Nod
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
       NODE_ENV: 'production',
+      // Production refuses a Host-derived token issuer.
+      KEYPORT_PUBLIC_URL: 'http://127.0.0.1',
       PORT: '0',
       HOST: '127.0.0.1',
       KEYPORT_DATA_DIR: dataDir,

@@ -24,13 +24,16 @@ import pg from 'pg';
 import { generateKeyString } from '../src/domain/key-strings.js';
 import { OIDC_CLIENT } from './oidc-provider-client.js';
 import type { BenchSection } from './section.js';
+import metricsSection from './metrics.js';
+import sdkSection from './sdk.js';
+import signInFloodSection from './sign-in-flood.js';
 import { seed } from './seed.js';
 
 /**
  * Sections other bench modules add to BENCHMARKS.md, after the main table: one import line and one
  * entry each (see bench/section.ts).
  */
-const EXTRA_SECTIONS: BenchSection[] = [];
+const EXTRA_SECTIONS: BenchSection[] = [sdkSection, metricsSection, signInFloodSection];
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const QUICK = process.argv.includes('--quick');
@@ -60,7 +63,8 @@ interface Server {
 function startServer(name: string, args: string[], env: Record<string, string>, pattern: RegExp): Promise<Server> {
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', ...env },
+    // Production mode (as deployed); it refuses a Host-derived token issuer, hence the public URL.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', KEYPORT_PUBLIC_URL: 'http://127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -15,6 +15,13 @@ export interface Config {
   host: string;
   /** KEYPORT_PUBLIC_URL: the URL clients reach this server at; used in quick starts and as the token issuer. */
   publicUrl: string | null;
+  /** NODE_ENV=production: production mode, where tokens are not issued with an issuer taken from the Host header. */
+  production: boolean;
+  /**
+   * KEYPORT_ALLOW_HOST_ISSUER: `on` lets a production node without KEYPORT_PUBLIC_URL issue tokens
+   * whose issuer and audience follow the request's Host header (default off).
+   */
+  allowHostIssuer: boolean;
   /**
    * DATABASE_URL (postgres://...) selects PostgreSQL; otherwise SQLite under KEYPORT_DATA_DIR (default
    * ./data). With it come the bounds on every wait for the store:
@@ -69,6 +76,17 @@ export interface Config {
    */
   requestTimeoutMs: number;
   /**
+   * Bounds on slow and idle clients, so none can hold a connection open for long:
+   * - KEYPORT_HEADERS_TIMEOUT_MS (default 10000): all of a request's headers must have arrived by then.
+   * - KEYPORT_BODY_TIMEOUT_MS (default 15000): the whole request, headers and body, must have
+   *   arrived by then (a body trickled a byte at a time is cut off). At least the headers timeout.
+   * - KEYPORT_KEEP_ALIVE_TIMEOUT_MS (default 72000, longer than the idle timeout of most proxies and
+   *   load balancers, so they never reuse a connection Keyport is closing): idle keep-alive connections close after it.
+   * - KEYPORT_MAX_CONNECTIONS (default 4096): connections a node holds at once; more are closed at once.
+   * A timed-out request is answered 408 request_timeout and its connection closed.
+   */
+  connectionLimits: ConnectionLimits;
+  /**
    * KEYPORT_STARTUP_WAIT: seconds a starting node keeps retrying a store it cannot reach, saying so
    * in its log, before it gives up and exits with code 2 (default 60; 0 exits at once). A store that
    * refuses the credentials or lacks the database is not retried.
@@ -107,6 +125,14 @@ export interface Config {
    *   without KEYPORT_METRICS_PORT, /metrics is served on the main port, with this token.
    */
   metrics: { port: number | null; token: string | null } | null;
+}
+
+/** See Config.connectionLimits. */
+export interface ConnectionLimits {
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
 }
 
 /** What a node answers for credentials it cannot re-check while its view of the cluster event log is too old. */
@@ -150,6 +176,17 @@ export interface OAuthConfig {
   authFailuresPerAddress: number;
   /** KEYPORT_AUTH_FAILURE_WINDOW: seconds failed authentications are counted and a throttled client or address waits (default 300). */
   authFailureWindow: number;
+  /**
+   * KEYPORT_PASSWORD_HASH_CONCURRENCY: password hashes (scrypt) run at once on a node (default 2).
+   * They share libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise) with token
+   * signing, so keep it below that size: a sign-in flood then cannot stall token issuance.
+   */
+  passwordHashConcurrency: number;
+  /**
+   * KEYPORT_PASSWORD_HASH_QUEUE: sign-ins that may wait for the hashing pool (default 32); more
+   * are answered 503 server_busy with Retry-After at once, without counting as a failed attempt.
+   */
+  passwordHashQueue: number;
   /**
    * KEYPORT_USAGE_ANALYTICS: `on` (default) counts every verification and token request per key,
    * hour and outcome for usage analytics (batched in memory, written every few seconds); `off`
@@ -278,6 +315,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   const timeouts = parseStoreTimeouts(env, problems);
   storage = storage.kind === 'sqlite' ? { ...storage, timeouts } : { ...storage, timeouts, poolSize: parseInteger(env, 'KEYPORT_DB_POOL_SIZE', 10, 1, 1000, problems, ' connections') };
   const requestTimeoutMs = parseInteger(env, 'KEYPORT_REQUEST_TIMEOUT_MS', 10_000, 100, 600_000, problems, ' milliseconds');
+  const connectionLimits: ConnectionLimits = {
+    headersTimeoutMs: parseInteger(env, 'KEYPORT_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000, problems, ' milliseconds'),
+    bodyTimeoutMs: parseInteger(env, 'KEYPORT_BODY_TIMEOUT_MS', 15_000, 100, 3_600_000, problems, ' milliseconds'),
+    keepAliveTimeoutMs: parseInteger(env, 'KEYPORT_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 3_600_000, problems, ' milliseconds'),
+    maxConnections: parseInteger(env, 'KEYPORT_MAX_CONNECTIONS', 4096, 1, 1_000_000, problems, ' connections'),
+  };
+  if (connectionLimits.headersTimeoutMs > connectionLimits.bodyTimeoutMs)
+    problems.push(`KEYPORT_HEADERS_TIMEOUT_MS (${connectionLimits.headersTimeoutMs} ms) must not be longer than KEYPORT_BODY_TIMEOUT_MS (${connectionLimits.bodyTimeoutMs} ms): the whole request includes its headers`);
   const startupWaitSeconds = parseInteger(env, 'KEYPORT_STARTUP_WAIT', 60, 0, 86_400, problems, ' seconds');
   const shutdownTimeoutSeconds = parseInteger(env, 'KEYPORT_SHUTDOWN_TIMEOUT', 15, 1, 3600, problems, ' seconds');
   const logRepeatIntervalSeconds = parseInteger(env, 'KEYPORT_LOG_REPEAT_INTERVAL', 10, 1, 3600, problems, ' seconds');
@@ -306,6 +351,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   const expiryScanIntervalSeconds = parseInteger(env, 'KEYPORT_EXPIRY_SCAN_INTERVAL', 60, 0, 86_400, problems, ' seconds');
   const metrics = parseMetricsConfig(env, port, problems);
   const webhooks = parseWebhookConfig(env, problems);
+  const production = env.NODE_ENV?.trim() === 'production';
+  const allowHostIssuer = parseSwitch(env, 'KEYPORT_ALLOW_HOST_ISSUER', false, problems);
 
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   return Object.freeze({
@@ -315,6 +362,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     port,
     host,
     publicUrl,
+    production,
+    allowHostIssuer,
     storage,
     bootstrapToken,
     catalog: catalog!,
@@ -324,6 +373,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     previousEncryptionKeys,
     oauth,
     requestTimeoutMs,
+    connectionLimits,
     startupWaitSeconds,
     shutdownTimeoutSeconds,
     logRepeatIntervalSeconds,
@@ -442,6 +492,8 @@ function parseOAuthConfig(env: NodeJS.ProcessEnv, problems: string[]): OAuthConf
     authFailuresPerClient: parseInteger(env, 'KEYPORT_AUTH_FAILURES_PER_CLIENT', 10, 1, 1_000_000, problems),
     authFailuresPerAddress: parseInteger(env, 'KEYPORT_AUTH_FAILURES_PER_ADDRESS', 100, 1, 1_000_000, problems),
     authFailureWindow: parseInteger(env, 'KEYPORT_AUTH_FAILURE_WINDOW', 300, 1, 86_400, problems, ' seconds'),
+    passwordHashConcurrency: parseInteger(env, 'KEYPORT_PASSWORD_HASH_CONCURRENCY', 2, 1, 1024, problems),
+    passwordHashQueue: parseInteger(env, 'KEYPORT_PASSWORD_HASH_QUEUE', 32, 0, 100_000, problems),
     usageAnalytics: parseSwitch(env, 'KEYPORT_USAGE_ANALYTICS', true, problems),
   };
 }

@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { buildApp } from './http/app.js';
 import { createLogging } from './http/logging.js';
+import { hostIssuerRefused, issuerNotice } from './http/public-origin.js';
 import { createServices, type Services } from './services/index.js';
 import { kekFromBytes, Keyring, parseKek, type Kek } from './domain/envelope.js';
 import { isStoreUnavailable, openStorage, redactUrl, StorageError, storeFailureCause } from './storage/database.js';
@@ -123,6 +124,9 @@ export async function startKeyport(
     // is never shown; the next start makes it and prints it then.
     const generatedToken = await whileUnreachable(() => services.auth.ensurePlatformToken(config.bootstrapToken), deadline, log, storage.describe);
     if (config.expiryScanIntervalSeconds > 0) services.expiry.start(config.expiryScanIntervalSeconds * 1000, (err) => services.tokens.onBackgroundError(err));
+    // Where token issuers come from, said once at start-up (a refusal to issue as a warning).
+    const notice = issuerNotice(config);
+    if (notice !== null) (hostIssuerRefused(config) ? log.warn(notice) : log.info(notice));
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;

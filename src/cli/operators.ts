@@ -59,7 +59,7 @@ export function loginCommands(globals: Globals): Command[] {
       const headers = { cookie, 'x-csrf-token': session.body.csrfToken as string };
       const expiresAt = new Date(Date.now() + opts.days * 86_400_000).toISOString();
       const token = await call(url, 'POST', '/v1/me/tokens', { name: `CLI on ${hostname()}`, expiresAt }, headers);
-      await call(url, 'DELETE', '/v1/session', undefined, { cookie });
+      await call(url, 'DELETE', '/v1/session', undefined, headers);
       const path = saveToken(url, { token: token.body.token, id: token.body.id });
       if (json) return printJson({ operator: session.body.operator, tokenId: token.body.id, expiresAt });
       process.stdout.write(`Signed in as ${session.body.operator.email}. A personal token (until ${expiresAt.slice(0, 10)}) is saved in ${path}.\n`);

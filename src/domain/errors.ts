@@ -42,6 +42,7 @@ export const ERRORS = {
   usage_exceeded: { status: 429, title: 'Credits used up', description: "The key's credits are used up; they come back at its next refill, or when an operator tops them up." },
   headers_too_large: { status: 431, title: 'Request headers too large', description: 'The request headers are larger than Keyport accepts.' },
   internal_error: { status: 500, title: 'Internal server error', description: 'Something went wrong on the server; it has been logged.' },
+  server_busy: { status: 503, title: 'Server busy', description: 'Too many sign-ins are being checked at once on this node; retry after the seconds Retry-After names.' },
   store_unavailable: { status: 503, title: 'Store unavailable', description: 'The store is unreachable or too slow, or this node cannot vouch for its cached answers: an outage, not a bug. Retry after the Retry-After seconds.' },
 } as const satisfies Record<string, { status: number; title: string; description: string }>;
 
@@ -62,6 +63,8 @@ export interface FieldError {
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly errors: FieldError[] | undefined;
+  /** Seconds the client should wait before trying again (answered as Retry-After). */
+  retryAfterSeconds: number | undefined;
 
   constructor(code: ErrorCode, detail: string, errors?: FieldError[]) {
     super(detail);
@@ -93,6 +96,14 @@ export const forbidden = (detail: string, errors?: FieldError[]): AppError => ne
 
 export const confirmationRequired = (action: string): AppError =>
   new AppError('confirmation_required', `${action} cannot be undone: send "confirm": true to go ahead.`, [{ pointer: '/confirm', detail: 'must be true' }]);
+
+/** Too many attempts: 429 with Retry-After. */
+export const rateLimited = (detail: string, retryAfterSeconds: number): AppError =>
+  Object.assign(new AppError('rate_limited', detail), { retryAfterSeconds });
+
+/** This node has too much of one kind of work queued (password checks): 503 with Retry-After. */
+export const serverBusy = (detail: string, retryAfterSeconds = 1): AppError =>
+  Object.assign(new AppError('server_busy', detail), { retryAfterSeconds });
 
 /** Seconds a client is asked to wait (Retry-After) when the store is unavailable. */
 export const STORE_RETRY_AFTER_SECONDS = 1;

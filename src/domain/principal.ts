@@ -24,6 +24,11 @@ export interface Principal {
   operatorId?: string;
   /** The session a portal request came in with (for signing out). */
   sessionId?: string;
+  /**
+   * When the API token this principal came with expires (null: never); absent for sessions and
+   * the platform owner. A token made with this one may not outlive it.
+   */
+  tokenExpiresAt?: number | null;
   /** The permissions this principal holds on an account; empty when it has none there. */
   permissionsOn(accountId: string): ReadonlySet<Permission>;
   /** May this principal create accounts and see every account? */

@@ -3,8 +3,10 @@
  * e-mail) and, once `maxFailures` have happened within `windowMs` of the first one, refuses the
  * subject until that window ends. A success may clear a subject's count.
  *
- * In process and bounded; each node of a cluster keeps its own counts, so a cluster of n nodes
- * allows at most n times the configured failures.
+ * Under concurrency an attempt is counted before its secret is checked (`reserve`), so however
+ * many attempts arrive at once, at most `maxFailures` of them are checked; one that turns out
+ * right is un-counted (`release`). In process and bounded; see services/attempts.ts for counts
+ * shared by the nodes of a cluster.
  */
 export class FailureThrottle {
   private readonly failures = new Map<string, { since: number; count: number }>();
@@ -37,6 +39,23 @@ export class FailureThrottle {
       this.failures.set(subject, { since: now, count: 1 });
       if (this.failures.size > this.maxSubjects) this.evict(now);
     } else entry.count++;
+  }
+
+  /**
+   * Counts an attempt of `subject` as failed before it is checked, unless the subject is already
+   * refused: 0 when counted (the caller may check it), else the seconds to wait (nothing counted).
+   */
+  reserve(subject: string): number {
+    const wait = this.retryAfter(subject);
+    if (wait === 0) this.fail(subject);
+    return wait;
+  }
+
+  /** Un-counts one attempt `reserve` counted, which did not fail after all. */
+  release(subject: string): void {
+    const entry = this.failures.get(subject);
+    if (entry === undefined) return;
+    if (--entry.count <= 0) this.failures.delete(subject);
   }
 
   /** Forgets the failures of `subject` (after it proved it holds the secret). */

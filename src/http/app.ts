@@ -1,5 +1,6 @@
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
+import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { Services } from '../services/index.js';
@@ -61,10 +62,16 @@ function validators() {
 /** Builds the HTTP app; it does not listen (main.ts does), so tests can start it on any port. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { logging } = options;
+  const limits = options.config.connectionLimits;
   // Fastify's own logger only where it writes something: see logging.ts.
   const app = Fastify({
     ...(logging.perRequest ? { loggerInstance: logging.log } : { logger: false }),
     bodyLimit: BODY_LIMIT,
+    // Slow clients are cut off (408, then the connection closed); Node checks the timeouts of open
+    // connections this often, so a request that is too slow goes within a second of its bound.
+    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs) },
+    requestTimeout: limits.bodyTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
     trustProxy: false,
     // Ids longer than the schemas allow still reach their route, which names the bad field (400).
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
@@ -76,6 +83,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     clientErrorHandler: answerClientError,
     frameworkErrors: answerFrameworkError,
   });
+  // Connections past the cap are closed as soon as they are accepted.
+  app.server.maxConnections = limits.maxConnections;
   // Before any route: every route added from here on gets the request deadline, and is timed.
   applyRequestDeadline(app, options.config.requestTimeoutMs);
   // Switched on by config.metrics (server.ts): requests are timed into them.
@@ -95,6 +104,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   installProblemHandlers(app, logging, metrics === null ? undefined : timeUnmatched(metrics), metrics);
   installRequestLog(app, logging);
+  // Cookies are parsed only where a route reads one (the session), not on every request.
+  await app.register(fastifyCookie, { hook: false });
   await registerDocs(app);
 
   const { services, config } = options;
@@ -103,7 +114,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(accountRoutes, { services });
   await app.register(keyRoutes, { services, config });
   await app.register(meRoutes, { services });
-  await app.register(operatorRoutes, { services });
+  await app.register(operatorRoutes, { services, config });
   await app.register(grantRoutes, { services });
   await app.register(auditRoutes, { services });
   await app.register(verifyRoutes, { services, config });

@@ -1,3 +1,5 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type {} from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { forbidden, notFound, unauthenticated } from '../domain/errors.js';
 import { andThen, type MaybePromise } from '../domain/maybe-promise.js';
@@ -18,29 +20,29 @@ export function bearerToken(request: FastifyRequest): string | null {
 }
 
 /**
- * The value of one cookie of the request, or null. A value whose percent-encoding is broken is no
- * cookie Keyport set: it is taken as absent (the request is then unauthenticated), never a fault.
+ * The value of one cookie of the request, or null (parsed by @fastify/cookie, only when a route
+ * asks). A value that is not valid percent-encoding is taken as it is: it matches no session, so
+ * the request is simply not signed in.
  */
 export function readCookie(request: FastifyRequest, name: string): string | null {
   const header = request.headers.cookie;
   if (!header) return null;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) {
-      try {
-        return decodeURIComponent(part.slice(eq + 1).trim());
-      } catch {
-        return null;
-      }
-    }
-  }
-  return null;
+  return request.server.parseCookie(header)[name] || null;
 }
 
-/** Sets (or, with maxAgeSeconds 0, clears) the session cookie. */
-export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, value: string, maxAgeSeconds: number): void {
-  const secure = request.protocol === 'https' ? '; Secure' : '';
-  reply.header('set-cookie', `${SESSION_COOKIE}=${encodeURIComponent(value)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure}`);
+/**
+ * Sets (or, with maxAgeSeconds 0, clears) the session cookie: Secure when the request came over
+ * TLS, directly or through a trusted proxy that says so (see public-origin.ts).
+ */
+export function setSessionCookie(reply: FastifyReply, value: string, maxAgeSeconds: number, secure: boolean): void {
+  reply.setCookie(SESSION_COOKIE, value, { path: '/', httpOnly: true, sameSite: 'strict', maxAge: maxAgeSeconds, secure });
+}
+
+/** Does the CSRF token sent match the session's? Compared in constant time (of their hashes, so lengths tell nothing either). */
+export function csrfTokenMatches(sent: string | string[] | undefined, expected: string): boolean {
+  if (typeof sent !== 'string') return false;
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(sent), digest(expected));
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -74,7 +76,7 @@ async function guardSession(auth: AuthService, request: FastifyRequest, need: Ne
     throw unauthenticated('Send a management token as "Authorization: Bearer <token>" (the platform owner token, or a personal or service token), or sign in.');
   const session = await auth.authenticateSession(cookie);
   if (!session) throw unauthenticated('Your session has expired or was signed out; sign in again.');
-  if (!SAFE_METHODS.has(request.method) && request.headers[CSRF_HEADER] !== session.csrfToken)
+  if (!SAFE_METHODS.has(request.method) && !csrfTokenMatches(request.headers[CSRF_HEADER], session.csrfToken))
     throw forbidden(`Requests signed in by cookie must send the session's CSRF token in the ${CSRF_HEADER} header.`);
   return admit(auth, request, need, session.principal);
 }

@@ -45,6 +45,44 @@ export const DEFAULT_REQUEST_LOG: Readonly<RequestLogSettings> = Object.freeze({
  */
 export const HOT_ROUTES: ReadonlySet<string> = new Set(['/v1/verify', '/v1/authz', '/v1/authz/*', '/oauth/token', '/oauth/introspect']);
 
+/**
+ * Names of query parameters whose values look like credentials (client_secret, token, password,
+ * api_key, ...): their values are never logged (`[redacted]`).
+ */
+export const CREDENTIAL_NAME = /secret|passw|token|assertion|credential|signature|session|authorization|^code$|^key$|api[-_]?key/i;
+
+/** The URL with the values of credential-looking query parameters replaced by `[redacted]`. */
+export function redactQuery(url: string): string {
+  const q = url.indexOf('?');
+  if (q === -1) return url;
+  const parts = url
+    .slice(q + 1)
+    .split('&')
+    .map((part) => {
+      const eq = part.indexOf('=');
+      const raw = eq === -1 ? part : part.slice(0, eq);
+      let name = raw;
+      try {
+        name = decodeURIComponent(raw.replace(/\+/g, ' '));
+      } catch {
+        /* a broken name is checked as it is */
+      }
+      return CREDENTIAL_NAME.test(name) ? `${raw}=[redacted]` : part;
+    });
+  return `${url.slice(0, q)}?${parts.join('&')}`;
+}
+
+/**
+ * The request in a log line, with credential-looking query values redacted: Fastify's request (its
+ * own per-request lines) or the fields of Keyport's request lines.
+ */
+const serializers = {
+  req: (req: FastifyRequest | { method: string; url: string }) =>
+    'socket' in req
+      ? { method: req.method, url: redactQuery(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket ? req.socket.remotePort : undefined }
+      : { ...req, url: redactQuery(req.url) },
+};
+
 /** Never written to the log, whatever the level. */
 const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'req.headers["keyport-service-token"]'];
 
@@ -59,7 +97,7 @@ export function createLogging(
   repeatIntervalMs = 10_000,
   requests: Readonly<RequestLogSettings> = DEFAULT_REQUEST_LOG,
 ): Logging {
-  const settings = options === false ? { level: 'silent' } : { ...options, redact: REDACT };
+  const settings = options === false ? { level: 'silent' } : { ...options, redact: REDACT, serializers };
   const log = destination === undefined ? pino(settings, options === false ? undefined : pino.destination({ sync: false })) : pino(settings, destination);
   const info = log.isLevelEnabled('info');
   return {

@@ -67,6 +67,7 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, error:
   reply.header('x-request-id', request.id);
   // An outage, not a fault of the request: say when to try again (RFC 9110 10.2.3).
   if (error.code === 'store_unavailable') reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS));
+  if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
   return reply.status(error.status).type('application/problem+json').send(body);
 }
 

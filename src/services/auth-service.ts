@@ -122,6 +122,7 @@ export class AuthService {
           : token.kind === 'personal' && token.operatorId
             ? await this.operatorPrincipal(token.operatorId, token.id)
             : null;
+    if (principal !== null && token.kind !== 'platform') principal.tokenExpiresAt = token.expiresAt;
     return principal === null ? null : { principal, expiresAt: token.expiresAt };
   }
 

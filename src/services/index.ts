@@ -4,6 +4,7 @@ import type { Clock } from '../domain/clock.js';
 import type { Keyring } from '../domain/envelope.js';
 import type { Store } from '../storage/repositories.js';
 import { AccountsService } from './accounts-service.js';
+import { LocalAttemptCounter, RedisAttemptCounter, type AttemptCounter } from './attempts.js';
 import { AuditService } from './audit-service.js';
 import { AuthService } from './auth-service.js';
 import { ClusterSync } from './cluster-sync.js';
@@ -91,7 +92,10 @@ export function createServices({
     if (event.kind === 'members_changed' || event.kind === 'api_token_revoked') auth.invalidate();
   });
   const usage = new UsageService(store, clock);
-  const tokens = createTokenServices({ store, catalog, clock, keyring, auth, grants, sync, outbox, usageAnalytics: usage, config });
+  // Guesses at secrets (sign-in, verify-secret, OAuth clients), counted in Redis when there is one.
+  const now = () => clock.now();
+  const attempts: AttemptCounter = config.redisUrl ? new RedisAttemptCounter(config.redisUrl, config.redisTimeoutMs, now) : new LocalAttemptCounter(now);
+  const tokens = createTokenServices({ store, catalog, clock, keyring, auth, grants, sync, outbox, usageAnalytics: usage, attempts, config });
   const creditsNotices = new CreditsNotices(store, catalog, clock, outbox);
   // Read at call time: the node sets its error reporting after wiring.
   tokens.credits.onSpent = creditsNotices.listener((err) => tokens.onBackgroundError(err));
@@ -101,13 +105,13 @@ export function createServices({
   return {
     audit,
     grants,
-    operators: new OperatorsService(store, clock, outbox, auth),
+    operators: new OperatorsService(store, clock, outbox, auth, { attempts, hashConcurrency: config.passwordHashConcurrency, hashQueue: config.passwordHashQueue }),
     catalog,
     keyring,
     clock,
     store,
     accounts: new AccountsService(store, catalog, clock, outbox),
-    keys: new KeysService(store, catalog, clock, outbox, keyring),
+    keys: new KeysService(store, catalog, clock, outbox, keyring, attempts),
     auth,
     outbox,
     usage,

@@ -5,15 +5,15 @@ import type { Clock } from '../domain/clock.js';
 import { decodeCursor, encodeCursor, pageOf } from '../domain/cursor.js';
 import type { Keyring } from '../domain/envelope.js';
 import { ENVIRONMENTS, type Environment } from '../domain/environment.js';
-import { AppError, confirmationRequired, fieldError, notFound, type FieldError } from '../domain/errors.js';
+import { AppError, confirmationRequired, fieldError, notFound, rateLimited, type FieldError } from '../domain/errors.js';
 import { generateKeyString, hashKeyString } from '../domain/key-strings.js';
 import { checkCustomAccess, checkRoles, checkScopes, checkUsageControls, newKeyRecord, newSecret, parseExpiry, sameRoles, secretMatches } from '../domain/key-rules.js';
 import type { Account, KeyCursor, KeyFilter, KeyRecord, KeySort } from '../domain/model.js';
 import { DEFAULT_SORT, SORT_FIELDS } from '../domain/sort-fields.js';
 import type { Actor } from '../domain/principal.js';
-import { FailureThrottle } from '../domain/throttle.js';
 import type { GrantRecord } from '../storage/operator-repositories.js';
 import { sortValue, type Repositories, type Store } from '../storage/repositories.js';
+import { LocalAttemptCounter, type AttemptCounter } from './attempts.js';
 import { keyChangeEvents } from './change-events.js';
 import { gatewaySample } from './gateway-quickstart.js';
 import { toKeyView, toKeyViews } from './key-view.js';
@@ -51,8 +51,11 @@ export function keyLimitReached(accountId: string, environment: Environment, cou
 /** Wrong secrets checked against one key within 15 minutes before verify-secret refuses for the rest of the window. */
 export const VERIFY_SECRET_MAX_FAILURES = 10;
 
+/** Wrong secrets checked against one key (counted before each check, so parallel guesses count too). */
+export const VERIFY_SECRET_RULE = { name: 'verify-secret', maxFailures: VERIFY_SECRET_MAX_FAILURES, windowMs: 15 * 60_000 } as const;
+
 export class KeysService {
-  private readonly verifyThrottle: FailureThrottle;
+  private readonly attempts: AttemptCounter;
 
   constructor(
     private readonly store: Store,
@@ -62,8 +65,10 @@ export class KeysService {
     private readonly outbox: Outbox,
     /** Encrypts secrets of accounts that permit revealing them. */
     private readonly keyring?: Keyring,
+    /** Counts wrong secrets checked against a key (shared by the nodes when Redis is configured). */
+    attempts?: AttemptCounter,
   ) {
-    this.verifyThrottle = new FailureThrottle({ maxFailures: VERIFY_SECRET_MAX_FAILURES, windowMs: 15 * 60_000, now: () => clock.now() });
+    this.attempts = attempts ?? new LocalAttemptCounter(() => clock.now());
   }
 
   /**
@@ -345,14 +350,15 @@ export class KeysService {
   async verifySecret(accountId: string, keyId: string, candidate: string, actor: Actor): Promise<boolean> {
     const key = await this.find(accountId, keyId);
     // Guessing is slowed per key: after VERIFY_SECRET_MAX_FAILURES misses, the key refuses checks for a while.
-    const wait = this.verifyThrottle.retryAfter(key.id);
+    // The check is counted before it is made, so parallel guesses cannot all get through.
+    const attempt = { rule: VERIFY_SECRET_RULE, subject: key.id };
+    const wait = await this.attempts.reserve([attempt]);
     if (wait > 0) {
       await this.auditSecretCheck(key, null, actor);
-      throw new AppError('rate_limited', `Too many wrong secrets were checked against this key; try again in ${wait} seconds.`);
+      throw rateLimited(`Too many wrong secrets were checked against this key; try again in ${wait} seconds.`, wait);
     }
     const matches = secretMatches(key, candidate, this.clock.now());
-    if (matches) this.verifyThrottle.reset(key.id);
-    else this.verifyThrottle.fail(key.id);
+    if (matches) await this.attempts.release([{ attempt, clear: true }]);
     await this.auditSecretCheck(key, matches, actor);
     return matches;
   }

@@ -1,8 +1,8 @@
 import type { Catalog } from '../domain/catalog.js';
 import type { Clock } from '../domain/clock.js';
 import type { Keyring } from '../domain/envelope.js';
-import { FailureThrottle } from '../domain/throttle.js';
 import type { OAuthConfig } from '../config.js';
+import type { AttemptCounter, AttemptRule } from './attempts.js';
 import { ClientAuthenticator } from './tokens/client-auth.js';
 import { IntrospectionEndpoint } from './tokens/introspection.js';
 import { RevocationEndpoint } from './tokens/revocation.js';
@@ -32,8 +32,8 @@ export interface OAuthServices {
   signingKeys: SigningKeys;
   revocations: RevocationList;
   clients: ClientAuthenticator;
-  /** Failed client authentications, per client id and per source address. */
-  throttles: { byClient: FailureThrottle; byAddress: FailureThrottle };
+  /** Client authentication attempts: per client id from one address, and per source address. */
+  attemptRules: { byClient: AttemptRule; byAddress: AttemptRule };
 }
 
 /** Access tokens, verification and the background work they need, wired over one store. */
@@ -65,9 +65,11 @@ export function createTokenServices(deps: {
   sync: ClusterSync;
   outbox: Outbox;
   usageAnalytics: UsageService;
+  /** Counts guesses at secrets (shared with sign-in and verify-secret); connected and closed here. */
+  attempts: AttemptCounter;
   config: OAuthConfig;
 }): TokenServices {
-  const { store, catalog, clock, keyring, auth, grants, sync, outbox, usageAnalytics, config } = deps;
+  const { store, catalog, clock, keyring, auth, grants, sync, outbox, usageAnalytics, attempts, config } = deps;
   const signingKeys = new SigningKeys(
     store,
     keyring,
@@ -79,15 +81,14 @@ export function createTokenServices(deps: {
   const rateLimiter: RateLimiter = config.redisUrl ? new RedisRateLimiter(config.redisUrl, config.redisTimeoutMs) : new LocalRateLimiter();
   const usage = new UsageRecorder(store, config.usageAnalytics);
   const credits = new CreditsLedger(store);
-  const now = () => clock.now();
   const windowMs = config.authFailureWindow * 1000;
-  const throttles = {
-    byClient: new FailureThrottle({ maxFailures: config.authFailuresPerClient, windowMs, now }),
-    byAddress: new FailureThrottle({ maxFailures: config.authFailuresPerAddress, windowMs, now }),
+  const attemptRules = {
+    byClient: { name: 'oauth-client', maxFailures: config.authFailuresPerClient, windowMs },
+    byAddress: { name: 'oauth-address', maxFailures: config.authFailuresPerAddress, windowMs },
   };
   // Answers from caches only while this node is up to date with the cluster event log.
   const guard = new CacheGuard(sync, config.stalePolicy);
-  const clients = new ClientAuthenticator(store, catalog, clock, throttles, guard);
+  const clients = new ClientAuthenticator(store, catalog, clock, attempts, attemptRules, guard);
   const verification = new VerificationService(store, catalog, clock, signingKeys, revocations, rateLimiter, usage, credits, guard);
 
   // Every change anywhere in the cluster reaches this node's caches (written by the Outbox).
@@ -110,7 +111,7 @@ export function createTokenServices(deps: {
       signingKeys,
       revocations,
       clients,
-      throttles,
+      attemptRules,
     },
     verification,
     usage,
@@ -126,6 +127,7 @@ export function createTokenServices(deps: {
       await signingKeys.ensure();
       await sync.start();
       await rateLimiter.connect();
+      await attempts.connect();
       started = true;
       const every = (ms: number, task: () => Promise<void> | void) => {
         let running = false;
@@ -157,6 +159,7 @@ export function createTokenServices(deps: {
       await sync.stop();
       await usage.flush().catch((err) => services.onBackgroundError(err));
       await rateLimiter.close();
+      await attempts.close();
     },
   };
   return services;

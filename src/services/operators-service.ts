@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../domain/clock.js';
-import { AppError, fieldError, forbidden, notFound } from '../domain/errors.js';
+import { AppError, fieldError, forbidden, notFound, rateLimited, serverBusy } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { generateKeyString, hashKeyString } from '../domain/key-strings.js';
 import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from '../domain/passwords.js';
 import { PERMISSIONS, type Actor, type Permission } from '../domain/principal.js';
 import { BUILT_IN_ROLES, isBuiltInRole } from '../domain/roles.js';
-import { FailureThrottle } from '../domain/throttle.js';
+import { WorkPool } from '../domain/work-pool.js';
 import type { ApiTokenRecord, Store } from '../storage/repositories.js';
 import type { OperatorRecord } from '../storage/operator-repositories.js';
+import { LocalAttemptCounter, type AttemptCounter, type AttemptRule } from './attempts.js';
 import type { AuthService } from './auth-service.js';
 import { apiTokenRevokedEvent, membersChangedEvent } from './change-events.js';
 import { iso } from './key-view.js';
@@ -21,6 +22,10 @@ export const LOGIN_MAX_FAILURES = 5;
 /** Failed logins allowed per source address in a window (an office behind one address has many people). */
 export const LOGIN_MAX_FAILURES_PER_ADDRESS = 50;
 export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
+const LOGIN_BY_EMAIL: AttemptRule = { name: 'login-email', maxFailures: LOGIN_MAX_FAILURES, windowMs: LOGIN_WINDOW_MS };
+const LOGIN_BY_ADDRESS: AttemptRule = { name: 'login-address', maxFailures: LOGIN_MAX_FAILURES_PER_ADDRESS, windowMs: LOGIN_WINDOW_MS };
+/** Default bounds of the password-hashing pool (KEYPORT_PASSWORD_HASH_CONCURRENCY, KEYPORT_PASSWORD_HASH_QUEUE). */
+export const PASSWORD_HASH_DEFAULTS = { concurrency: 2, queue: 32 };
 
 export interface OperatorView {
   id: string;
@@ -59,8 +64,9 @@ const tokenView = (t: ApiTokenRecord): TokenView => ({
 
 /** Operators, their memberships and roles, sign-in, personal and service tokens. */
 export class OperatorsService {
-  private readonly loginThrottle: FailureThrottle;
-  private readonly addressThrottle: FailureThrottle;
+  private readonly attempts: AttemptCounter;
+  /** Every password hash (sign-in, new operators) runs here: bounded, so token signing keeps threads. */
+  readonly hashPool: WorkPool;
 
   constructor(
     private readonly store: Store,
@@ -68,9 +74,17 @@ export class OperatorsService {
     /** Every change and every failed sign-in leaves its audit entry here, in the change's transaction. */
     private readonly outbox: Outbox,
     private readonly auth: AuthService,
+    options: { attempts?: AttemptCounter; hashConcurrency?: number; hashQueue?: number } = {},
   ) {
-    this.loginThrottle = new FailureThrottle({ maxFailures: LOGIN_MAX_FAILURES, windowMs: LOGIN_WINDOW_MS, now: () => clock.now() });
-    this.addressThrottle = new FailureThrottle({ maxFailures: LOGIN_MAX_FAILURES_PER_ADDRESS, windowMs: LOGIN_WINDOW_MS, now: () => clock.now() });
+    this.attempts = options.attempts ?? new LocalAttemptCounter(() => clock.now());
+    this.hashPool = new WorkPool(options.hashConcurrency ?? PASSWORD_HASH_DEFAULTS.concurrency, options.hashQueue ?? PASSWORD_HASH_DEFAULTS.queue);
+  }
+
+  /** Runs a password hash in the pool; refused with 503 server_busy when the pool's queue is full. */
+  private hashing<T>(task: () => Promise<T>): Promise<T> {
+    const running = this.hashPool.run(task);
+    if (running === null) throw serverBusy('Too many sign-ins are being checked right now; try again in a second.');
+    return running;
   }
 
   private async newOperator(input: { email: string; name?: string; password?: string }): Promise<OperatorRecord> {
@@ -81,7 +95,7 @@ export class OperatorsService {
       id: newId('op'),
       email: input.email.trim().toLowerCase(),
       name: input.name?.trim() || input.email.trim().toLowerCase(),
-      passwordHash: input.password === undefined ? null : await hashPassword(input.password),
+      passwordHash: input.password === undefined ? null : await this.hashing(() => hashPassword(input.password!)),
       createdAt: now,
       updatedAt: now,
     };
@@ -100,28 +114,45 @@ export class OperatorsService {
   }
 
   /**
-   * Signs in with e-mail and password. Failures are counted per e-mail and per source address;
-   * past the limit the answer is 429 until the window ends, and every failure and lock-out is audited.
+   * Signs in with e-mail and password. Attempts are counted per e-mail and per source address
+   * before the password is checked (atomically: parallel guesses get no more checks than the
+   * limit, on every node sharing the counters); past the limit the answer is 429 with Retry-After
+   * until the window ends, and every failure and lock-out is audited. When the password-hashing
+   * pool is full the answer is 503 server_busy, and the attempt does not count.
    */
   async login(email: string, password: string, sourceIp: string): Promise<{ cookie: string; csrfToken: string; operator: OperatorView; expiresAt: number }> {
     const subject = email.trim().toLowerCase();
-    const wait = Math.max(this.loginThrottle.retryAfter(subject), this.addressThrottle.retryAfter(sourceIp));
-    const anonymous = { anonymous: email.trim().toLowerCase(), sourceIp };
-    const operator = await this.store.repos.operators.findByEmail(email);
-    const accounts = operator ? (await this.store.repos.memberships.ofOperator(operator.id)).map((m) => m.accountId) : [];
-    const auditAll = (action: string) =>
-      this.outbox.write({ audit: (accounts.length ? accounts : [null]).map((accountId) => ({ actor: anonymous, entry: { accountId, action, targetId: operator?.id ?? null } })) });
+    const byEmail = { rule: LOGIN_BY_EMAIL, subject };
+    const byAddress = { rule: LOGIN_BY_ADDRESS, subject: sourceIp };
+    const anonymous = { anonymous: subject, sourceIp };
+    const audit = async (action: string, operator: OperatorRecord | undefined) => {
+      const accounts = operator ? (await this.store.repos.memberships.ofOperator(operator.id)).map((m) => m.accountId) : [];
+      await this.outbox.write({ audit: (accounts.length ? accounts : [null]).map((accountId) => ({ actor: anonymous, entry: { accountId, action, targetId: operator?.id ?? null } })) });
+    };
+    const wait = await this.attempts.reserve([byEmail, byAddress]);
     if (wait > 0) {
-      await auditAll('login.locked');
-      throw new AppError('rate_limited', `Too many failed sign-ins; try again in ${wait} seconds.`);
+      await audit('login.locked', await this.store.repos.operators.findByEmail(email));
+      throw rateLimited(`Too many failed sign-ins; try again in ${wait} seconds.`, wait);
     }
-    if (!(await verifyPassword(password, operator?.passwordHash ?? null)) || !operator) {
-      this.loginThrottle.fail(subject);
-      this.addressThrottle.fail(sourceIp);
-      await auditAll('login.failed');
+    // The operator is looked up in the pool too: a sign-in the pool has no room for costs no
+    // store read, so a flood is refused cheaply.
+    let operator: OperatorRecord | undefined;
+    let valid: boolean;
+    try {
+      valid = await this.hashing(async () => {
+        operator = await this.store.repos.operators.findByEmail(email);
+        return verifyPassword(password, operator?.passwordHash ?? null);
+      });
+    } catch (err) {
+      // Never checked (the pool was full, or the store failed): not a failed attempt.
+      await this.attempts.release([{ attempt: byEmail, clear: false }, { attempt: byAddress, clear: false }]);
+      throw err;
+    }
+    if (!valid || !operator) {
+      await audit('login.failed', operator);
       throw new AppError('unauthenticated', 'The e-mail or password is wrong.');
     }
-    this.loginThrottle.reset(subject);
+    await this.attempts.release([{ attempt: byEmail, clear: true }, { attempt: byAddress, clear: false }]);
     const cookie = randomBytes(32).toString('base64url');
     const csrfToken = randomBytes(24).toString('base64url');
     const now = this.clock.now();
@@ -142,8 +173,20 @@ export class OperatorsService {
 
   // --- tokens ------------------------------------------------------------------------------
 
+  /**
+   * Issues a token. One made by a caller that came with an expiring API token ends at the latest
+   * when that token does: without an expiry asked for it gets the caller's, and a later one is
+   * refused. (Its permissions are at most the caller's: a personal token stands for its
+   * operator, a service token holds keys.verify only.)
+   */
   private async issueToken(record: Omit<ApiTokenRecord, 'id' | 'tokenHash' | 'createdAt' | 'revokedAt'>, actor: Actor): Promise<{ token: string; view: TokenView }> {
     if (record.expiresAt !== null && record.expiresAt <= this.clock.now()) throw fieldError('/expiresAt', 'must be in the future');
+    const limit = actor.principal.tokenExpiresAt;
+    if (limit !== undefined && limit !== null) {
+      if (record.expiresAt === null) record = { ...record, expiresAt: limit };
+      else if (record.expiresAt > limit)
+        throw fieldError('/expiresAt', `must not be later than ${new Date(limit).toISOString()}, when the token making it expires`);
+    }
     const token = generateKeyString('apiToken', 'production');
     const full: ApiTokenRecord = { ...record, id: newId('tok'), tokenHash: hashKeyString(token), createdAt: this.clock.now(), revokedAt: null };
     await this.store.transaction(async (repos) => {

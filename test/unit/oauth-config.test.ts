@@ -16,6 +16,8 @@ describe('configuration of tokens, signing keys and throttling', () => {
       authFailuresPerClient: 10,
       authFailuresPerAddress: 100,
       authFailureWindow: 300,
+      passwordHashConcurrency: 2,
+      passwordHashQueue: 32,
       usageAnalytics: true,
     });
   });
@@ -30,6 +32,8 @@ describe('configuration of tokens, signing keys and throttling', () => {
       KEYPORT_AUTH_FAILURES_PER_CLIENT: '5',
       KEYPORT_AUTH_FAILURES_PER_ADDRESS: '50',
       KEYPORT_AUTH_FAILURE_WINDOW: '60',
+      KEYPORT_PASSWORD_HASH_CONCURRENCY: '1',
+      KEYPORT_PASSWORD_HASH_QUEUE: '0',
       KEYPORT_USAGE_ANALYTICS: 'off',
     });
     assert.deepEqual(config.oauth, {
@@ -44,6 +48,8 @@ describe('configuration of tokens, signing keys and throttling', () => {
       authFailuresPerClient: 5,
       authFailuresPerAddress: 50,
       authFailureWindow: 60,
+      passwordHashConcurrency: 1,
+      passwordHashQueue: 0,
       usageAnalytics: false,
     });
   });

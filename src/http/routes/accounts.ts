@@ -42,7 +42,9 @@ export const accountRoutes: FastifyPluginAsync<{ services: Services }> = async (
     async (request) => {
       const { principal } = await guard(auth, request, {});
       const visible = await principal.accounts();
-      const items = await accounts.list(visible === 'all' ? undefined : visible);
+      // Reading an account (its name and settings) needs keys.view on it, as GET /v1/accounts/{account} does:
+      // a service token, or a role with keys.verify alone, lists none.
+      const items = await accounts.list(visible === 'all' ? undefined : visible.filter((id) => principal.permissionsOn(id).has('keys.view')));
       return { items: items.map(accountView) };
     },
   );

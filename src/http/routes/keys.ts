@@ -1,4 +1,6 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { noStore } from '../no-store.js';
+import { publicBaseUrl } from '../public-origin.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Config } from '../../config.js';
 import { AccountParams } from '../../contract/accounts.js';
@@ -28,11 +30,12 @@ import { problems } from '../schemas.js';
 export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonly<Config> }> = async (plugin, { services, config }) => {
   const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
   const { keys, accounts, auth } = services;
-  const baseUrl = (request: FastifyRequest) => config.publicUrl ?? `${request.protocol}://${request.host}`;
+  const baseUrl = (request: FastifyRequest) => publicBaseUrl(config, request);
 
   app.post(
     '/v1/accounts/:account/keys',
     {
+      ...noStore,
       schema: {
         tags: ['keys'],
         summary: 'Create a key; the answer holds its secret, shown this once',
@@ -134,6 +137,7 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
   app.post(
     '/v1/accounts/:account/keys/:key/reset-secret',
     {
+      ...noStore,
       schema: {
         tags: ['keys'],
         summary: 'A new secret for the key, shown once; the old one stops now or after a grace period',
@@ -152,6 +156,7 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
   app.post(
     '/v1/accounts/:account/keys/:key/regenerate',
     {
+      ...noStore,
       schema: {
         tags: ['keys'],
         summary: 'A new client id and secret; the old pair stops working at once',
@@ -175,7 +180,7 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
         summary: 'Does a candidate secret match the key?',
         params: KeyParams,
         body: VerifySecretBody,
-        response: { 200: VerifySecretAnswer, ...problems(400, 401, 403, 404) },
+        response: { 200: VerifySecretAnswer, ...problems(400, 401, 403, 404, 429) },
       },
     },
     async (request) => {
@@ -187,6 +192,7 @@ export const keyRoutes: FastifyPluginAsync<{ services: Services; config: Readonl
   app.post(
     '/v1/accounts/:account/keys/:key/reveal',
     {
+      ...noStore,
       schema: {
         tags: ['keys'],
         summary: 'Reveal a secret (account secretReveal "permitted" and the keys.reveal permission); audited',

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { hostIssuerRefused, publicBaseUrl } from '../public-origin.js';
 import type { Config } from '../../config.js';
 import { AppError, STORE_RETRY_AFTER_SECONDS } from '../../domain/errors.js';
 import { rateLimitHeaders } from '../../domain/rate-limit.js';
@@ -6,7 +7,7 @@ import { InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable } from 
 import { FormParams, type OAuthRequest } from '../../oauth/form.js';
 import type { Services } from '../../services/index.js';
 import { isStoreUnavailable } from '../../storage/database.js';
-import type { Logging } from '../logging.js';
+import { CREDENTIAL_NAME, type Logging } from '../logging.js';
 import { logServerError } from '../problem.js';
 import { inSpan } from '../../services/tracing.js';
 import { clientAddress } from '../client-address.js';
@@ -37,6 +38,9 @@ function toOAuthError(error: FastifyError | Error): OAuthError {
   return new ServerError();
 }
 
+/** Query parameters that carry (or look like they carry) a credential. */
+const CREDENTIAL_PARAMETER = CREDENTIAL_NAME;
+
 /**
  * The OAuth 2.0 endpoints: token (RFC 6749 4.4), introspection (RFC 7662) and revocation
  * (RFC 7009). Form-encoded requests, RFC 6749 error bodies instead of problem+json, and
@@ -45,6 +49,14 @@ function toOAuthError(error: FastifyError | Error): OAuthError {
 export const oauthRoutes: FastifyPluginAsync<{ services: Services; config: Readonly<Config>; logging: Logging }> = async (app, { services, config, logging }) => {
   const { token, introspection, revocation } = services.tokens.oauth;
 
+  // Credentials never travel in the URL (RFC 6749 2.3.1, RFC 7009, RFC 7662): URLs end up in
+  // logs, proxies and browser histories. Such a request is refused before anything is checked.
+  app.addHook('onRequest', async (request) => {
+    const query = request.query as Record<string, unknown> | undefined;
+    const found = query ? Object.keys(query).filter((name) => CREDENTIAL_PARAMETER.test(name)) : [];
+    if (found.length > 0)
+      throw new InvalidRequest(`Credentials must not be sent in the URL (${found.join(', ')}): send them in the form body or the Authorization header (RFC 6749 2.3.1).`);
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(FORM, { parseAs: 'string' }, (_request, body, done) => done(null, body));
   app.addHook('onSend', (_request, reply, payload, done) => {
@@ -66,7 +78,7 @@ export const oauthRoutes: FastifyPluginAsync<{ services: Services; config: Reado
     authorization: request.headers.authorization,
     // The client's address (the forwarded one behind a trusted proxy): throttling and IP allowlists use it.
     sourceAddress: clientAddress(request, config.trustedProxies),
-    baseUrl: config.publicUrl ?? `${request.protocol}://${request.host}`,
+    baseUrl: publicBaseUrl(config, request),
   });
   const methodNotAllowed = async (_request: FastifyRequest, reply: FastifyReply) =>
     reply.status(405).header('allow', 'POST').send({ error: 'invalid_request', error_description: 'Use POST.' });
@@ -116,6 +128,8 @@ export const oauthRoutes: FastifyPluginAsync<{ services: Services; config: Reado
       validatorCompiler: () => () => true,
     },
     async (request, reply) => {
+      if (hostIssuerRefused(config))
+        throw new OAuthError('server_error', 500, 'This server has no public URL configured, so it issues no tokens: its operator must set KEYPORT_PUBLIC_URL.');
       const metrics = services.metrics;
       let answer;
       try {

@@ -1,9 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { unauthenticated } from '../../domain/errors.js';
+import { noStore } from '../no-store.js';
+import { forbidden, unauthenticated } from '../../domain/errors.js';
 import { PERMISSIONS, type Permission } from '../../domain/principal.js';
 import type { Services } from '../../services/index.js';
 import { SESSION_TTL_MS } from '../../services/operators-service.js';
-import { guard, readCookie, SESSION_COOKIE, setSessionCookie } from '../auth.js';
+import type { Config } from '../../config.js';
+import { CSRF_HEADER, csrfTokenMatches, guard, readCookie, SESSION_COOKIE, setSessionCookie } from '../auth.js';
+import { reachedOverTls } from '../public-origin.js';
+import { clientAddress } from '../client-address.js';
 import { AccountParams } from '../../contract/accounts.js';
 import { problems } from '../schemas.js';
 import { nameString } from '../../contract/schema.js';
@@ -46,12 +50,13 @@ const operatorParams = {
 const tokenParams = { type: 'object', required: ['token'], properties: { token: { type: 'string', minLength: 1, maxLength: 100 } } } as const;
 
 /** Operators: sign-in, personal tokens, members and roles of accounts, service tokens. */
-export const operatorRoutes: FastifyPluginAsync<{ services: Services }> = async (app, { services }) => {
+export const operatorRoutes: FastifyPluginAsync<{ services: Services; config: Readonly<Config> }> = async (app, { services, config }) => {
   const { operators, auth } = services;
 
   app.post<{ Body: { email: string; password: string } }>(
     '/v1/session',
     {
+      ...noStore,
       schema: {
         tags: ['operators'],
         summary: 'Sign in: sets the portal session cookie and returns the CSRF token to send on changes',
@@ -66,13 +71,13 @@ export const operatorRoutes: FastifyPluginAsync<{ services: Services }> = async 
               operator: { type: 'object', properties: { id: { type: 'string' }, email: { type: 'string' }, name: { type: 'string' } } },
             },
           },
-          ...problems(400, 401, 429),
+          ...problems(400, 401, 429, 503),
         },
       },
     },
     async (request, reply) => {
-      const session = await operators.login(request.body.email, request.body.password, request.ip);
-      setSessionCookie(request, reply, session.cookie, SESSION_TTL_MS / 1000);
+      const session = await operators.login(request.body.email, request.body.password, clientAddress(request, config.trustedProxies));
+      setSessionCookie(reply, session.cookie, SESSION_TTL_MS / 1000, reachedOverTls(config, request));
       return { csrfToken: session.csrfToken, expiresAt: new Date(session.expiresAt).toISOString(), operator: session.operator };
     },
   );
@@ -80,6 +85,7 @@ export const operatorRoutes: FastifyPluginAsync<{ services: Services }> = async 
   app.get(
     '/v1/session',
     {
+      ...noStore,
       schema: {
         tags: ['operators'],
         summary: 'The CSRF token of the current portal session (after a page reload)',
@@ -95,12 +101,27 @@ export const operatorRoutes: FastifyPluginAsync<{ services: Services }> = async 
     },
   );
 
-  app.delete('/v1/session', { schema: { tags: ['operators'], summary: 'Sign out', security: [], response: { 204: { type: 'null' } } } }, async (request, reply) => {
-    const cookie = readCookie(request, SESSION_COOKIE);
-    if (cookie) await operators.logout(cookie);
-    setSessionCookie(request, reply, '', 0);
-    return reply.status(204).send();
-  });
+  app.delete(
+    '/v1/session',
+    {
+      schema: {
+        tags: ['operators'],
+        summary: "Sign out (send the session's CSRF token in X-CSRF-Token)",
+        security: [],
+        response: { 204: { type: 'null' }, ...problems(403) },
+      },
+    },
+    async (request, reply) => {
+      const cookie = readCookie(request, SESSION_COOKIE);
+      const session = cookie ? await auth.authenticateSession(cookie) : null;
+      // Signing out changes state: another site must not be able to sign an operator out.
+      if (cookie && session && !csrfTokenMatches(request.headers[CSRF_HEADER], session.csrfToken))
+        throw forbidden(`Signing out needs the session's CSRF token in the ${CSRF_HEADER} header.`);
+      if (cookie) await operators.logout(cookie);
+      setSessionCookie(reply, '', 0, reachedOverTls(config, request));
+      return reply.status(204).send();
+    },
+  );
 
   app.post<{ Body: { email: string; name: string; password?: string } }>(
     '/v1/operators',
@@ -126,7 +147,7 @@ export const operatorRoutes: FastifyPluginAsync<{ services: Services }> = async 
   // --- personal tokens -----------------------------------------------------------------------
   app.post<{ Body: { name: string; expiresAt?: string | null } }>(
     '/v1/me/tokens',
-    { schema: { tags: ['operators'], summary: 'Create a personal API token (shown once)', body: tokenBody, response: { 201: issuedToken, ...problems(400, 401, 403) } } },
+    { ...noStore, schema: { tags: ['operators'], summary: 'Create a personal API token (shown once)', body: tokenBody, response: { 201: issuedToken, ...problems(400, 401, 403) } } },
     async (request, reply) => {
       const actor = await guard(auth, request, {});
       const { token, view } = await operators.createPersonalToken(actor, request.body);
@@ -150,7 +171,7 @@ export const operatorRoutes: FastifyPluginAsync<{ services: Services }> = async 
   // --- service tokens ------------------------------------------------------------------------
   app.post<{ Body: { name: string; expiresAt?: string | null } }>(
     '/v1/service-tokens',
-    { schema: { tags: ['operators'], summary: 'A platform-wide service token holding only keys.verify (platform owner)', body: tokenBody, response: { 201: issuedToken, ...problems(400, 401, 403) } } },
+    { ...noStore, schema: { tags: ['operators'], summary: 'A platform-wide service token holding only keys.verify (platform owner)', body: tokenBody, response: { 201: issuedToken, ...problems(400, 401, 403) } } },
     async (request, reply) => {
       const actor = await guard(auth, request, { platformOwner: true });
       const { token, view } = await operators.createServiceToken(null, request.body, actor);
@@ -159,7 +180,7 @@ export const operatorRoutes: FastifyPluginAsync<{ services: Services }> = async 
   );
   app.post<{ Params: { account: string }; Body: { name: string; expiresAt?: string | null } }>(
     '/v1/accounts/:account/service-tokens',
-    { schema: { tags: ['operators'], summary: "A gateway's service token for this account, holding only keys.verify", params: AccountParams, body: tokenBody, response: { 201: issuedToken, ...problems(400, 401, 403, 404) } } },
+    { ...noStore, schema: { tags: ['operators'], summary: "A gateway's service token for this account, holding only keys.verify", params: AccountParams, body: tokenBody, response: { 201: issuedToken, ...problems(400, 401, 403, 404) } } },
     async (request, reply) => {
       const actor = await guard(auth, request, { account: request.params.account, permission: 'operators.manage' });
       const { token, view } = await operators.createServiceToken(request.params.account, request.body, actor);

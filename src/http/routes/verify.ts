@@ -127,7 +127,8 @@ export const verifyRoutes: FastifyPluginAsync<{ services: Services; config: Read
     if (clientIp !== undefined && isIP(clientIp) === 0) throw fieldError('/clientIp', `'${clientIp}' is not an IPv4 or IPv6 address`);
     const pending = verification.verify(credential, { environment, scopes, clientIp, cost }, (accountId) => {
       if (!principal.permissionsOn(accountId).has('keys.verify'))
-        throw forbidden(`Verifying credentials of account '${accountId}' needs the 'keys.verify' permission on it.`);
+        // Which account the credential belongs to is not told: a caller may not learn it by asking.
+        throw forbidden("Verifying this credential needs the 'keys.verify' permission on the account it belongs to.");
     });
     const metrics = services.metrics;
     return andThen(pending, (result) => {

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { publicBaseUrl } from '../public-origin.js';
 import type { Config } from '../../config.js';
 import { ENVIRONMENTS, type Environment } from '../../domain/environment.js';
 import { authorizationServerMetadata } from '../../oauth/metadata.js';
@@ -16,7 +17,7 @@ const metadataSchema = {
  * Public, cacheable for a minute (a new signing key is published well before it signs).
  */
 export const wellKnownRoutes: FastifyPluginAsync<{ services: Services; config: Readonly<Config> }> = async (app, { services, config }) => {
-  const baseUrl = (request: FastifyRequest) => config.publicUrl ?? `${request.protocol}://${request.host}`;
+  const baseUrl = (request: FastifyRequest) => publicBaseUrl(config, request);
 
   app.get(
     '/.well-known/oauth-authorization-server',

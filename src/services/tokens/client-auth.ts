@@ -3,9 +3,9 @@ import type { Clock } from '../../domain/clock.js';
 import { parseKeyString } from '../../domain/key-strings.js';
 import { LruCache } from '../../domain/lru.js';
 import type { KeyRecord } from '../../domain/model.js';
-import type { FailureThrottle } from '../../domain/throttle.js';
 import { secretMatches } from '../../domain/key-rules.js';
 import { IpAllowlist } from '../../domain/usage-controls.js';
+import type { Attempt, AttemptCounter, AttemptRule } from '../attempts.js';
 import type { CacheGuard } from '../cluster-sync.js';
 import type { Store } from '../../storage/repositories.js';
 import type { ClientCredentials } from '../../oauth/client-credentials.js';
@@ -25,9 +25,12 @@ const CLIENT_TTL_MS = 60_000;
 const NEGATIVE_TTL_MS = 5_000;
 
 /**
- * Authenticates OAuth clients (client_secret keys) by client id and secret. Failed attempts are
- * counted per client id and per source address; past the limit, both are refused for a while
- * (even with the right secret), so secrets cannot be guessed at speed.
+ * Authenticates OAuth clients (client_secret keys) by client id and secret. Attempts are counted
+ * before the secret is checked (atomically, so a burst of parallel guesses gets no more checks
+ * than the limit), per client id from one address and per source address; past a limit, that
+ * pair or that address is refused for a while (even with the right secret). A client id is
+ * public: guesses from one address lock out that address only, so the right secret from an
+ * address that has not failed still gets through.
  */
 export class ClientAuthenticator {
   private readonly clients: LruCache<string, OAuthClient | null>;
@@ -37,7 +40,8 @@ export class ClientAuthenticator {
     private readonly store: Store,
     private readonly catalog: Catalog,
     private readonly clock: Clock,
-    private readonly throttles: { byClient: FailureThrottle; byAddress: FailureThrottle },
+    private readonly attempts: AttemptCounter,
+    private readonly rules: { byClient: AttemptRule; byAddress: AttemptRule },
     /** Cached clients are trusted only while this node is up to date with the cluster event log. */
     private readonly guard: CacheGuard,
   ) {
@@ -53,19 +57,25 @@ export class ClientAuthenticator {
   async authenticate(credentials: ClientCredentials, sourceAddress: string): Promise<OAuthClient> {
     await this.guard.check();
     const { clientId, secret } = credentials;
-    const wait = Math.max(this.throttles.byAddress.retryAfter(sourceAddress), this.throttles.byClient.retryAfter(clientId));
+    const id = parseKeyString(clientId);
+    // Only a well-formed client id is worth counting (and bounded in size); garbage counts
+    // against the address alone.
+    const byAddress: Attempt = { rule: this.rules.byAddress, subject: sourceAddress };
+    const byClient: Attempt | null = id?.type === 'clientId' ? { rule: this.rules.byClient, subject: `${clientId} ${sourceAddress}` } : null;
+    const wait = await this.attempts.reserve(byClient ? [byAddress, byClient] : [byAddress]);
     if (wait > 0)
       throw new SlowDown(`Too many failed client authentications from this address or for this client; try again in ${wait} seconds.`, wait);
-    const id = parseKeyString(clientId);
-    const client = id?.type === 'clientId' && parseKeyString(secret)?.type === 'clientSecret' ? await this.find(clientId) : null;
-    if (client === null || !secretMatches(client.record, secret, this.clock.now())) {
-      // Only a well-formed client id is worth counting (and bounded in size); garbage counts
-      // against the address alone.
-      if (id?.type === 'clientId') this.throttles.byClient.fail(clientId);
-      this.throttles.byAddress.fail(sourceAddress);
-      throw new InvalidClient('Client authentication failed: unknown client id, or wrong secret.');
+    let client: OAuthClient | null;
+    try {
+      client = id?.type === 'clientId' && parseKeyString(secret)?.type === 'clientSecret' ? await this.find(clientId) : null;
+    } catch (err) {
+      // Not checked (the store failed): not a failed attempt.
+      await this.attempts.release([{ attempt: byAddress, clear: false }, ...(byClient ? [{ attempt: byClient, clear: false }] : [])]);
+      throw err;
     }
-    this.throttles.byClient.reset(clientId);
+    if (client === null || !secretMatches(client.record, secret, this.clock.now()))
+      throw new InvalidClient('Client authentication failed: unknown client id, or wrong secret.');
+    await this.attempts.release([{ attempt: byAddress, clear: false }, ...(byClient ? [{ attempt: byClient, clear: true }] : [])]);
     return client;
   }
 
