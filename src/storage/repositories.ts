@@ -23,13 +23,20 @@ export interface PreparedReads {
   read: Storage['read'];
 }
 
-/** Every column of the keys table, spelled as Kysely's CamelCasePlugin spells them. */
-const KEY_COLUMNS: readonly (keyof KeysTable)[] = [
-  'id', 'accountId', 'name', 'nameKey', 'environment', 'kind', 'credentialType', 'clientId', 'secretHash', 'previousSecretHash',
-  'previousSecretExpiresAt', 'scopes', 'roles', 'channel', 'active', 'expiresAt', 'createdAt', 'updatedAt', 'lastUsedAt', 'createdBy',
-  'secretEncrypted', 'rateLimit', 'rateLimitWindow', 'ipAllowlist', 'creditsRemaining', 'creditsRefillAmount', 'creditsRefillInterval',
-  'creditsRefillDay', 'creditsRefilledAt', 'meta', 'externalId',
-];
+/**
+ * Every column of the keys table, spelled as Kysely's CamelCasePlugin spells them: a record over
+ * the table's type, so a column added to the table and not here fails to compile.
+ */
+const KEY_COLUMN_SET: Record<keyof KeysTable, true> = {
+  id: true, accountId: true, name: true, nameKey: true, environment: true, kind: true, credentialType: true,
+  clientId: true, secretHash: true, previousSecretHash: true, previousSecretExpiresAt: true, scopes: true,
+  roles: true, channel: true, active: true, expiresAt: true, createdAt: true, updatedAt: true,
+  lastUsedAt: true, createdBy: true, secretEncrypted: true, rateLimit: true, rateLimitWindow: true,
+  ipAllowlist: true, creditsRemaining: true, creditsRefillAmount: true, creditsRefillInterval: true,
+  creditsRefillDay: true, creditsRefilledAt: true, meta: true, externalId: true, leakedAt: true,
+  leakSource: true, leakUrl: true,
+};
+const KEY_COLUMNS = Object.keys(KEY_COLUMN_SET) as readonly (keyof KeysTable)[];
 /**
  * A row of `select <KEY_COLUMNS>` as read by a prepared statement (an array, see Storage.read)
  * turned into the object Kysely would have made: a function made once from the column list, so
@@ -551,6 +558,8 @@ export class KeysRepository {
     if (filter.updatedFrom !== undefined) where.push(`updated_at >= ${p(filter.updatedFrom)}`);
     if (filter.updatedTo !== undefined) where.push(`updated_at <= ${p(filter.updatedTo)}`);
     if (filter.externalId !== undefined) where.push(`external_id = ${p(filter.externalId)}`);
+    if (filter.expiresBefore !== undefined) where.push(`expires_at < ${p(filter.expiresBefore)}`);
+    if (filter.expiresAfter !== undefined) where.push(`expires_at > ${p(filter.expiresAfter)}`);
     if (filter.unusedSince !== undefined) where.push(`(last_used_at is null or last_used_at < ${p(filter.unusedSince)})`);
     const nulls = NULLABLE_SORT_COLUMNS.get(SORT_COLUMN[sort.field]);
     const nullsFirst = nulls !== undefined && (nulls === 'low') !== sort.descending;

@@ -1,4 +1,4 @@
-import type { Notice, NoticeSink } from '../../src/services/notices.js';
+import type { Notice, NoticeSink, NoticeType } from '../../src/services/notices.js';
 import type { Repositories } from '../../src/storage/repositories.js';
 
 /**
@@ -8,9 +8,13 @@ import type { Repositories } from '../../src/storage/repositories.js';
 export class MemoryNotices implements NoticeSink {
   readonly received: Notice[] = [];
 
+  /** `types`: the notices a test looks at (every key change also has its key.created, key.updated ...). */
+  constructor(private readonly types: readonly NoticeType[]) {}
+
   async enqueue(repos: Repositories, notices: readonly Notice[]): Promise<void> {
+    const kept = notices.filter((n) => this.types.includes(n.type));
     repos.onCommit(async () => {
-      this.received.push(...notices);
+      this.received.push(...kept);
     });
   }
 

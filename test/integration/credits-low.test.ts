@@ -7,7 +7,7 @@ import { eventually } from '../helpers/oauth.js';
 for (const store of STORES)
   describe(`credits running low (${store})`, () => {
     let kp: TestKeyport;
-    const sink = new MemoryNotices();
+    const sink = new MemoryNotices(['key.credits_low']);
     before(async () => {
       kp = await startTestKeyport(store, { KEYPORT_EXPIRY_SCAN_INTERVAL: '0' }, { notices: sink });
     });

@@ -4,6 +4,8 @@ import { loadConfig } from '../../src/config.js';
 import { startKeyport, type RunningKeyport } from '../../src/server.js';
 import { createAccount, createKey, freshStore, startTestKeyport, STORES, TEST_TOKEN, type TestKeyport } from '../helpers/keyport.js';
 import { MemoryNotices } from '../helpers/notices.js';
+
+const EXPIRY_NOTICES = ['key.expiring', 'key.expired'] as const;
 import { eventually } from '../helpers/oauth.js';
 import { ManualClock } from '../../src/domain/clock.js';
 
@@ -13,7 +15,7 @@ const HOUR = 3_600_000;
 for (const store of STORES)
   describe(`expiry reminders (${store})`, () => {
     let kp: TestKeyport;
-    const sink = new MemoryNotices();
+    const sink = new MemoryNotices(EXPIRY_NOTICES);
     before(async () => {
       // Passes are run by the tests, at the instants they pick.
       kp = await startTestKeyport(store, { KEYPORT_EXPIRY_SCAN_INTERVAL: '0' }, { notices: sink });
@@ -107,7 +109,7 @@ for (const store of STORES)
 describe('expiry reminders with two nodes on PostgreSQL', () => {
   let nodes: RunningKeyport[] = [];
   let dispose: (() => Promise<void>) | undefined;
-  const sinks = [new MemoryNotices(), new MemoryNotices()];
+  const sinks = [new MemoryNotices(EXPIRY_NOTICES), new MemoryNotices(EXPIRY_NOTICES)];
   const clock = new ManualClock(Date.now());
   before(async () => {
     const store = await freshStore('postgres');
@@ -158,7 +160,7 @@ describe('expiry reminders with two nodes on PostgreSQL', () => {
 
 describe('expiry reminders on their own', () => {
   test('a node runs its passes every KEYPORT_EXPIRY_SCAN_INTERVAL seconds, without being asked', async () => {
-    const sink = new MemoryNotices();
+    const sink = new MemoryNotices(EXPIRY_NOTICES);
     const kp = await startTestKeyport('sqlite', { KEYPORT_EXPIRY_SCAN_INTERVAL: '1' }, { notices: sink });
     try {
       const account = await createAccount(kp.api);

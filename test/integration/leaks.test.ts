@@ -23,7 +23,7 @@ const signed = (body: string, privateKey: KeyObject = github.privateKey) => sign
 for (const store of STORES)
   describe(`leaked-key reports from GitHub secret scanning (${store})`, () => {
     let kp: TestKeyport;
-    const sink = new MemoryNotices();
+    const sink = new MemoryNotices(['key.leaked']);
     before(async () => {
       kp = await startTestKeyport(store, { KEYPORT_GITHUB_LEAK_KEYS: KEYS_DOCUMENT, KEYPORT_EXPIRY_SCAN_INTERVAL: '0' }, { notices: sink });
     });
