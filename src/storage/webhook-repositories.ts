@@ -21,25 +21,8 @@ export interface WebhookEndpointRecord {
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 
-export interface WebhookDeliveryRecord {
-  id: string;
-  endpointId: string;
-  accountId: string;
-  eventId: string;
-  eventType: string;
-  payload: string;
-  status: DeliveryStatus;
-  attempts: number;
-  nextAttemptAt: number | null;
-  giveUpAt: number;
-  leaseUntil: number | null;
-  lastAttemptAt: number | null;
-  lastStatusCode: number | null;
-  lastDurationMs: number | null;
-  lastError: string | null;
-  deliveredAt: number | null;
-  createdAt: number;
-}
+/** A delivery as stored: the table's row, its status narrowed. */
+export type WebhookDeliveryRecord = Omit<Selectable<WebhookDeliveriesTable>, 'status'> & { status: DeliveryStatus };
 
 /** What one attempt gave: the next state of its delivery. */
 export interface AttemptResult {

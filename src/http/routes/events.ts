@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
 import {
   CHANGE_EVENT_TYPES,
   ChangeEventData,
@@ -11,8 +10,8 @@ import {
   UsageReportAnswer,
   type ChangeEventType,
 } from '../../contract/events.js';
-import { CREDENTIAL_MAX, VerifyBody } from '../../contract/verify.js';
-import { fieldError, forbidden } from '../../domain/errors.js';
+import { VerifyBody } from '../../contract/verify.js';
+import { forbidden } from '../../domain/errors.js';
 import type { Principal } from '../../domain/principal.js';
 import { rateLimitHeaders } from '../../domain/rate-limit.js';
 import { USAGE_OUTCOMES } from '../../domain/verification.js';
@@ -22,7 +21,7 @@ import type { Verification } from '../../services/verification-service.js';
 import type { ClusterEvent } from '../../storage/oauth-repositories.js';
 import { bearerToken, guard } from '../auth.js';
 import { problems } from '../schemas.js';
-import { toAnswer } from './verify.js';
+import { credentialOf, mayVerify, toAnswer } from './verify.js';
 
 /**
  * What in-process verifiers (the `@keyport/node` SDK) need besides /v1/verify:
@@ -283,17 +282,9 @@ export const eventRoutes: FastifyPluginAsync<{ services: Services }> = async (pl
     },
     async (request, reply) => {
       const { principal } = await guard(services.auth, request, {});
-      const { key, token, environment, scopes, clientIp, cost } = request.body;
-      if ((key === undefined) === (token === undefined))
-        throw fieldError(key === undefined ? '/key' : '/token', 'Send exactly one of "key" (a token key) or "token" (an access token).');
-      const credential = (key ?? token)!;
-      if (credential.length === 0 || credential.length > CREDENTIAL_MAX)
-        throw fieldError(key === undefined ? '/token' : '/key', `must be 1 to ${CREDENTIAL_MAX} characters long`);
-      if (clientIp !== undefined && isIP(clientIp) === 0) throw fieldError('/clientIp', `'${clientIp}' is not an IPv4 or IPv6 address`);
-      const authorize = (accountId: string) => {
-        if (!principal.permissionsOn(accountId).has('keys.verify'))
-          throw forbidden(`Verifying credentials of account '${accountId}' needs the 'keys.verify' permission on it.`);
-      };
+      const { environment, scopes, clientIp, cost } = request.body;
+      const credential = credentialOf(request.body);
+      const authorize = mayVerify(principal);
       const identity = await verification.verify(credential, { consume: false }, authorize);
       // The use itself, counted as /v1/verify counts it (one more lookup: a cache hit).
       const result = identity.credential === null ? identity : await verification.verify(credential, { environment, scopes, clientIp, cost }, authorize);

@@ -93,6 +93,26 @@ function setRateLimit(reply: FastifyReply, result: Verification): void {
  * The verification hot path for resource servers and gateways (`POST /v1/verify`), and
  * `GET /v1/whoami` for integrations checking their own credential.
  */
+/** The credential of a /v1/verify body (and of the SDK's lookup), checked beyond what its schema can say. */
+export function credentialOf({ key, token, clientIp }: VerifyBody): string {
+  if ((key === undefined) === (token === undefined))
+    throw fieldError(key === undefined ? '/key' : '/token', 'Send exactly one of "key" (a token key) or "token" (an access token).');
+  const credential = (key ?? token)!;
+  if (credential.length === 0 || credential.length > CREDENTIAL_MAX)
+    throw fieldError(key === undefined ? '/token' : '/key', `must be 1 to ${CREDENTIAL_MAX} characters long`);
+  if (clientIp !== undefined && isIP(clientIp) === 0) throw fieldError('/clientIp', `'${clientIp}' is not an IPv4 or IPv6 address`);
+  return credential;
+}
+
+/** Whether the caller may verify credentials of an account: `keys.verify` there. */
+export function mayVerify(principal: Principal): (accountId: string) => void {
+  return (accountId) => {
+    if (!principal.permissionsOn(accountId).has('keys.verify'))
+      // Which account the credential belongs to is not told: a caller may not learn it by asking.
+      throw forbidden("Verifying this credential needs the 'keys.verify' permission on the account it belongs to.");
+  };
+}
+
 export const verifyRoutes: FastifyPluginAsync<{ services: Services; config: Readonly<Config> }> = async (plugin, { services, config }) => {
   const app = plugin.withTypeProvider<TypeBoxTypeProvider>();
   const { verification } = services.tokens;
@@ -118,18 +138,8 @@ export const verifyRoutes: FastifyPluginAsync<{ services: Services; config: Read
   );
 
   function verify(principal: Principal, body: VerifyBody, reply: FastifyReply): MaybePromise<VerifyAnswer> {
-    const { key, token, environment, scopes, clientIp, cost } = body;
-    if ((key === undefined) === (token === undefined))
-      throw fieldError(key === undefined ? '/key' : '/token', 'Send exactly one of "key" (a token key) or "token" (an access token).');
-    const credential = (key ?? token)!;
-    if (credential.length === 0 || credential.length > CREDENTIAL_MAX)
-      throw fieldError(key === undefined ? '/token' : '/key', `must be 1 to ${CREDENTIAL_MAX} characters long`);
-    if (clientIp !== undefined && isIP(clientIp) === 0) throw fieldError('/clientIp', `'${clientIp}' is not an IPv4 or IPv6 address`);
-    const pending = verification.verify(credential, { environment, scopes, clientIp, cost }, (accountId) => {
-      if (!principal.permissionsOn(accountId).has('keys.verify'))
-        // Which account the credential belongs to is not told: a caller may not learn it by asking.
-        throw forbidden("Verifying this credential needs the 'keys.verify' permission on the account it belongs to.");
-    });
+    const { environment, scopes, clientIp, cost } = body;
+    const pending = verification.verify(credentialOf(body), { environment, scopes, clientIp, cost }, mayVerify(principal));
     const metrics = services.metrics;
     return andThen(pending, (result) => {
       metrics?.verified('/v1/verify', result.code);
