@@ -253,7 +253,7 @@ export class VerificationService {
 
   /** The caches by name, for the metrics (entries, hits, misses). */
   get caches(): Record<string, { readonly size: number; readonly hits: number; readonly misses: number }> {
-    return { verified_keys: this.keys, verified_tokens: this.tokens, key_policies: this.policies };
+    return { verified_keys: this.keys, unknown_keys: this.unknown, verified_tokens: this.tokens, key_policies: this.policies };
   }
 
   /** Forgets cached answers for these secret hashes and key ids (after a key change anywhere). */
