@@ -378,6 +378,15 @@ async function main(): Promise<void> {
       /Keyport is listening on (\S+)/,
     );
     servers.push(keyportOff);
+    // Its twin with usage analytics on, serving only the same two rows: the main node also serves
+    // every other row, which makes it slower as the rounds go by, so on ÷ off is measured here.
+    const keyportOn = await startServer(
+      'keyport (usage analytics on, twin)',
+      ['src/start.ts'],
+      { PORT: '0', HOST: '127.0.0.1', KEYPORT_DATA_DIR: dataDir, KEYPORT_BOOTSTRAP_TOKEN: OWNER_TOKEN, KEYPORT_LOG_LEVEL: 'warn' },
+      /Keyport is listening on (\S+)/,
+    );
+    servers.push(keyportOn);
     // Default settings: no KEYPORT_LOG_LEVEL (info), the default request log, as `npm start` runs.
     const keyportDefault = await startServer(
       'keyport (default settings)',
@@ -447,6 +456,7 @@ async function main(): Promise<void> {
     const scenarios: Record<string, Scenario> = {
       barePost: { name: 'bare Fastify POST (fixed JSON)', server: bare, path: '/bare', method: 'POST', ...verifyBody, expect: (st) => st === 200 },
       verifyKey: { name: 'POST /v1/verify, valid key', server: keyport, path: '/v1/verify', method: 'POST', ...verifyBody, expect: ok((b) => b.valid === true) },
+      verifyKeyOn: { name: 'POST /v1/verify, valid key, usage analytics on (twin node)', server: keyportOn, path: '/v1/verify', method: 'POST', ...verifyBody, expect: ok((b) => b.valid === true) },
       verifyKeyOff: { name: 'POST /v1/verify, valid key, usage analytics off', server: keyportOff, path: '/v1/verify', method: 'POST', ...verifyBody, expect: ok((b) => b.valid === true) },
       verifyDefault: { name: 'POST /v1/verify, valid key, default settings (log level info)', server: keyportDefault, path: '/v1/verify', method: 'POST', ...verifyBody, expect: ok((b) => b.valid === true) },
       verifyUnknown: { name: 'POST /v1/verify, unknown key (the same one)', server: keyport, path: '/v1/verify', method: 'POST', ...json({ key: unknownWellFormed, environment: 'production' }), expect: ok((b) => b.code === 'unknown') },
@@ -476,6 +486,7 @@ async function main(): Promise<void> {
       },
       bareJwt: { name: 'bare Fastify POST, sent the JWT row\'s request', server: bare, path: '/bare', method: 'POST', ...verifyJwtBody, expect: (st) => st === 200 },
       verifyJwt: { name: 'POST /v1/verify, JWT access token', server: keyport, path: '/v1/verify', method: 'POST', ...verifyJwtBody, expect: ok((b) => b.valid === true) },
+      verifyJwtOn: { name: 'POST /v1/verify, JWT, usage analytics on (twin node)', server: keyportOn, path: '/v1/verify', method: 'POST', ...verifyJwtBody, expect: ok((b) => b.valid === true) },
       verifyJwtOff: { name: 'POST /v1/verify, JWT, usage analytics off', server: keyportOff, path: '/v1/verify', method: 'POST', ...verifyJwtBody, expect: ok((b) => b.valid === true) },
       token: { name: 'POST /oauth/token (Keyport)', server: keyport, path: '/oauth/token', method: 'POST', headers: { ...form, authorization: basicKeyport }, body: 'grant_type=client_credentials', expect: ok((b) => typeof b.access_token === 'string') },
       oidc: { name: 'POST /token (oidc-provider, JWT, ES256)', server: oidc, path: '/token', method: 'POST', headers: { ...form, authorization: basicOidc }, body: 'grant_type=client_credentials&scope=product.read', expect: ok((b) => typeof b.access_token === 'string') },
@@ -586,13 +597,14 @@ function writeReport(x: {
       : `- PostgreSQL: a database of the bench's own on the local server, seeded with ${x.pgKeys.toLocaleString('en')} keys (in ${x.pgSeconds.toFixed(0)} s), served by a node of its own; its row adds the CPU time of PostgreSQL's server processes for that node (same machine) per request.`,
     `- Unknown keys: the "fresh unknown key" rows send ${UNKNOWN_POOL.toLocaleString('en')} well-formed keys (valid checksum) in turn, more than the negative cache holds (100,000), so every request is a miss that reaches the store: what a flood of made-up keys costs. The "(the same one)" row sends one unknown key over and over (answered from the negative cache).`,
     '- Default settings: one node runs exactly as `npm start` does (no `KEYPORT_LOG_LEVEL`: level info, the default request log), for the row that says so.',
-    '- Keyport runs as `node --import tsx src/start.ts` with `KEYPORT_LOG_LEVEL=warn` (but for the default-settings row), usage analytics on (the default); a second node on the same store runs with `KEYPORT_USAGE_ANALYTICS=off` for the two rows that say so. The baseline is a bare Fastify app whose route returns a fixed JSON body (bench/bare-server.ts), sent the same request (headers and body) as the valid-key row; the JWT row, whose body is some 700 bytes longer, has a baseline of its own sent its very request. The `/v1/authz` rows (forward-auth: `GET` with the service token, the client\'s `Authorization` and `X-Forwarded-For`, as a gateway sends it) have a bare route answering 200 with the same identity headers as theirs, sent the very request (one for the key, one for the JWT). The token endpoint is compared with oidc-provider issuing client-credentials JWT access tokens signed with ES256 like Keyport (bench/oidc-provider-server.ts).',
+    '- Keyport runs as `node --import tsx src/start.ts` with `KEYPORT_LOG_LEVEL=warn` (but for the default-settings row), usage analytics on (the default); a second node on the same store runs with `KEYPORT_USAGE_ANALYTICS=off` for the two rows that say so, and a third, its twin with usage analytics on, serves only the two "twin node" rows; the working-set row has a node of its own too. The baseline is a bare Fastify app whose route returns a fixed JSON body (bench/bare-server.ts), sent the same request (headers and body) as the valid-key row; the JWT row, whose body is some 700 bytes longer, has a baseline of its own sent its very request. The `/v1/authz` rows (forward-auth: `GET` with the service token, the client\'s `Authorization` and `X-Forwarded-For`, as a gateway sends it) have a bare route answering 200 with the same identity headers as theirs, sent the very request (one for the key, one for the JWT). The token endpoint is compared with oidc-provider issuing client-credentials JWT access tokens signed with ES256 like Keyport (bench/oidc-provider-server.ts).',
     '- CPU/req: user + system CPU time of the server process (from /proc/<pid>/stat) over the measured seconds, divided by the requests served. Steadier than req/s.',
     '',
     '| scenario | req/s | req/s range | p50 ms | p99 ms | CPU µs/req | server cores | req/s ÷ baseline | p99 ÷ baseline | CPU ÷ baseline | target |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     row('barePost', null, 'baseline for the other POST rows'),
     row('verifyKey', 'barePost', verifyTarget('verifyKey')),
+    row('verifyKeyOn', 'barePost', 'the valid-key row on a node serving only it and its "off" twin'),
     row('verifyKeyOff', 'barePost', 'the valid-key row without usage counting'),
     row('verifyDefault', 'barePost', atLeast('verifyDefault', 'barePost', 0.8)),
     row('verifyUnknown', 'barePost', verifyTarget('verifyUnknown')),
@@ -601,6 +613,7 @@ function writeReport(x: {
     row('verifyWorkingSet', 'barePost', 'the miss path of real keys: most are not in the cache'),
     row('bareJwt', null, 'baseline for the JWT row'),
     row('verifyJwt', 'bareJwt', verifyTarget('verifyJwt', 'bareJwt')),
+    row('verifyJwtOn', 'bareJwt', 'the JWT row on a node serving only it and its "off" twin'),
     row('verifyJwtOff', 'bareJwt', 'the JWT row without usage counting'),
     row('bareAuthz', null, 'baseline for the /v1/authz rows'),
     row('authzKey', 'bareAuthz', verifyTarget('authzKey', 'bareAuthz')),
@@ -615,7 +628,7 @@ function writeReport(x: {
     row('listSearch', 'bareGet', cpuAtMost('listSearch', 250)),
     row('listByName', 'bareGet', cpuAtMost('listByName', 250)),
     '',
-    `Usage counting (on by default, in every row above but the two "usage analytics off" ones), on ÷ off within each round: valid key req/s ${paired('verifyKey', 'verifyKeyOff', 'rps').toFixed(3)}, CPU ${paired('verifyKey', 'verifyKeyOff', 'cpuPerRequest').toFixed(3)}; JWT req/s ${paired('verifyJwt', 'verifyJwtOff', 'rps').toFixed(3)}, CPU ${paired('verifyJwt', 'verifyJwtOff', 'cpuPerRequest').toFixed(3)}. Target: req/s within 3 % (>= 0.97): ${check(paired('verifyKey', 'verifyKeyOff', 'rps') >= 0.97 && paired('verifyJwt', 'verifyJwtOff', 'rps') >= 0.97)}. The two nodes serve the same store; each round measures a row and its "off" twin seconds apart.`,
+    `Usage counting (on by default), on ÷ off within each round, between two nodes that serve only these rows (the "twin node" rows and the "usage analytics off" ones): valid key req/s ${paired('verifyKeyOn', 'verifyKeyOff', 'rps').toFixed(3)}, CPU ${paired('verifyKeyOn', 'verifyKeyOff', 'cpuPerRequest').toFixed(3)}; JWT req/s ${paired('verifyJwtOn', 'verifyJwtOff', 'rps').toFixed(3)}, CPU ${paired('verifyJwtOn', 'verifyJwtOff', 'cpuPerRequest').toFixed(3)}. Target: req/s within 3 % (>= 0.97): ${check(paired('verifyKeyOn', 'verifyKeyOff', 'rps') >= 0.97 && paired('verifyJwtOn', 'verifyJwtOff', 'rps') >= 0.97)}. The nodes serve the same store; each round measures a row and its twin seconds apart. The main node's rows (which serve every other row too) against the "off" node: valid key req/s ${paired('verifyKey', 'verifyKeyOff', 'rps').toFixed(3)}, JWT ${paired('verifyJwt', 'verifyJwtOff', 'rps').toFixed(3)}.`,
     '',
     `The JWT row against the first baseline instead of its own: req/s ${paired('verifyJwt', 'barePost', 'rps').toFixed(2)}, p99 ${paired('verifyJwt', 'barePost', 'p99').toFixed(2)}.`,
     '',
