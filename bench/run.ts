@@ -363,47 +363,23 @@ async function main(): Promise<void> {
     const dbMb = Math.round(statSync(join(dataDir, 'keyport.db')).size / 1e6);
     process.stdout.write(`  done in ${seedSeconds.toFixed(0)} s; keyport.db ${dbMb} MB\n`);
 
-    const keyport = await startServer(
-      'keyport',
-      ['src/start.ts'],
-      { PORT: '0', HOST: '127.0.0.1', KEYPORT_DATA_DIR: dataDir, KEYPORT_BOOTSTRAP_TOKEN: OWNER_TOKEN, KEYPORT_LOG_LEVEL: 'warn' },
-      /Keyport is listening on (\S+)/,
-    );
-    servers.push(keyport);
+    // Every Keyport node of the SQLite rows serves the one seeded store; `env` says how it differs.
+    const startNode = async (name: string, env: Record<string, string> = { KEYPORT_LOG_LEVEL: 'warn' }): Promise<Server> => {
+      const node = await startServer(name, ['src/start.ts'], { PORT: '0', HOST: '127.0.0.1', KEYPORT_DATA_DIR: dataDir, KEYPORT_BOOTSTRAP_TOKEN: OWNER_TOKEN, ...env }, /Keyport is listening on (\S+)/);
+      servers.push(node);
+      return node;
+    };
+    const keyport = await startNode('keyport');
     // The same store served by a node with usage analytics off: the rows below measure what counting costs.
-    const keyportOff = await startServer(
-      'keyport (usage analytics off)',
-      ['src/start.ts'],
-      { PORT: '0', HOST: '127.0.0.1', KEYPORT_DATA_DIR: dataDir, KEYPORT_BOOTSTRAP_TOKEN: OWNER_TOKEN, KEYPORT_LOG_LEVEL: 'warn', KEYPORT_USAGE_ANALYTICS: 'off' },
-      /Keyport is listening on (\S+)/,
-    );
-    servers.push(keyportOff);
+    const keyportOff = await startNode('keyport (usage analytics off)', { KEYPORT_LOG_LEVEL: 'warn', KEYPORT_USAGE_ANALYTICS: 'off' });
     // Its twin with usage analytics on, serving only the same two rows: the main node also serves
     // every other row, which makes it slower as the rounds go by, so on ÷ off is measured here.
-    const keyportOn = await startServer(
-      'keyport (usage analytics on, twin)',
-      ['src/start.ts'],
-      { PORT: '0', HOST: '127.0.0.1', KEYPORT_DATA_DIR: dataDir, KEYPORT_BOOTSTRAP_TOKEN: OWNER_TOKEN, KEYPORT_LOG_LEVEL: 'warn' },
-      /Keyport is listening on (\S+)/,
-    );
-    servers.push(keyportOn);
+    const keyportOn = await startNode('keyport (usage analytics on, twin)');
     // Default settings: no KEYPORT_LOG_LEVEL (info), the default request log, as `npm start` runs.
-    const keyportDefault = await startServer(
-      'keyport (default settings)',
-      ['src/start.ts'],
-      { PORT: '0', HOST: '127.0.0.1', KEYPORT_DATA_DIR: dataDir, KEYPORT_BOOTSTRAP_TOKEN: OWNER_TOKEN },
-      /Keyport is listening on (\S+)/,
-    );
-    servers.push(keyportDefault);
+    const keyportDefault = await startNode('keyport (default settings)', {});
     // The working-set row on a node of its own: it fills the caches (100,000 entries of each), whose
     // heap would otherwise slow every row measured after it on the main node.
-    const keyportWorkingSet = await startServer(
-      'keyport (working set)',
-      ['src/start.ts'],
-      { PORT: '0', HOST: '127.0.0.1', KEYPORT_DATA_DIR: dataDir, KEYPORT_BOOTSTRAP_TOKEN: OWNER_TOKEN, KEYPORT_LOG_LEVEL: 'warn' },
-      /Keyport is listening on (\S+)/,
-    );
-    servers.push(keyportWorkingSet);
+    const keyportWorkingSet = await startNode('keyport (working set)');
     pgDatabase = await createPgDatabase();
     let keyportPg: Server | null = null;
     let pgSeconds = 0;
