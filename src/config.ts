@@ -193,6 +193,15 @@ export interface OAuthConfig {
    * counts nothing.
    */
   usageAnalytics: boolean;
+  /**
+   * KEYPORT_UNKNOWN_KEY_READS: well-formed keys per second that the filter of existing keys says
+   * are not in the store and are read from it all the same (default 100; 0: never). A key made on
+   * another node is in this node's filter only once this node has read its event (within
+   * KEYPORT_SYNC_INTERVAL_MS): while unknown keys are few, each is still read, so a key used the
+   * moment it was made is found on every node; past the budget (a flood of made-up keys) the
+   * filter's answer stands.
+   */
+  unknownKeyReads: number;
 }
 
 /** How this node delivers webhooks. */
@@ -495,6 +504,7 @@ function parseOAuthConfig(env: NodeJS.ProcessEnv, problems: string[]): OAuthConf
     passwordHashConcurrency: parseInteger(env, 'KEYPORT_PASSWORD_HASH_CONCURRENCY', 2, 1, 1024, problems),
     passwordHashQueue: parseInteger(env, 'KEYPORT_PASSWORD_HASH_QUEUE', 32, 0, 100_000, problems),
     usageAnalytics: parseSwitch(env, 'KEYPORT_USAGE_ANALYTICS', true, problems),
+    unknownKeyReads: parseInteger(env, 'KEYPORT_UNKNOWN_KEY_READS', 100, 0, 1_000_000, problems, ' reads per second'),
   };
 }
 

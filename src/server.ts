@@ -108,6 +108,8 @@ export async function startKeyport(
         ? log.warn(`${services.tokens.rateLimiter.describe} answers again: rate limits are counted there again`)
         : log.warn({ err: error }, `${services.tokens.rateLimiter.describe} is unavailable: rate limits are counted on this node until it answers`);
     };
+    services.tokens.verification.existingKeys.onBuilt = ({ hashes, ms, bytes }) =>
+      log.info({ hashes, ms, bytes }, `the filter of existing keys holds ${hashes} secret hashes (built in ${ms} ms): made-up keys are refused without a store read`);
     await whileUnreachable(
       async () => {
         await services.tokens.start();

@@ -89,7 +89,7 @@ export function createTokenServices(deps: {
   // Answers from caches only while this node is up to date with the cluster event log.
   const guard = new CacheGuard(sync, config.stalePolicy);
   const clients = new ClientAuthenticator(store, catalog, clock, attempts, attemptRules, guard);
-  const verification = new VerificationService(store, catalog, clock, signingKeys, revocations, rateLimiter, usage, credits, guard);
+  const verification = new VerificationService(store, catalog, clock, signingKeys, revocations, rateLimiter, usage, credits, guard, config.unknownKeyReads);
 
   // Every change anywhere in the cluster reaches this node's caches (written by the Outbox).
   sync.subscribe(async (event) => {
@@ -126,6 +126,10 @@ export function createTokenServices(deps: {
       if (rateLimiter instanceof RedisRateLimiter) rateLimiter.onStateChange = (state) => services.onRateLimiterState(state);
       await signingKeys.ensure();
       await sync.start();
+      // In the background, after the sync has its place in the event log: a key created from now
+      // on is in a page read below or added by its event (until then, misses read the store).
+      verification.existingKeys.onError = (err) => services.onBackgroundError(err);
+      void verification.existingKeys.start();
       await rateLimiter.connect();
       await attempts.connect();
       started = true;
@@ -156,6 +160,7 @@ export function createTokenServices(deps: {
     },
     async stop() {
       for (const timer of timers.splice(0)) clearInterval(timer);
+      await verification.existingKeys.stop();
       await sync.stop();
       await usage.flush().catch((err) => services.onBackgroundError(err));
       await rateLimiter.close();

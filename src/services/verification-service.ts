@@ -14,6 +14,7 @@ import type { RevocationList } from './tokens/revocations.js';
 import type { SigningKeys } from './tokens/signing-keys.js';
 import type { Store } from '../storage/repositories.js';
 import type { CacheGuard } from './cluster-sync.js';
+import { ExistingKeys } from './existing-keys.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { UsageRecorder } from './usage-recorder.js';
 
@@ -142,6 +143,11 @@ export class VerificationService {
   private readonly unknown: LruCache<string, true>;
   private readonly tokens: LruCache<string, Credential | VerifyCode>;
   private readonly policies: LruCache<string, KeyPolicy>;
+  /**
+   * The secret hashes of every token key in the store (a Bloom filter): a made-up key is unknown
+   * without a store read and without pushing anything out of the negative cache.
+   */
+  readonly existingKeys: ExistingKeys;
   /** Loads in flight, so a burst of requests for one uncached key reads the store once. */
   private readonly loading = new Map<string, Promise<Credential | null>>();
   /** Bumped by every invalidation: a load that started before one must not fill the cache. */
@@ -157,12 +163,15 @@ export class VerificationService {
     private readonly usage: UsageRecorder,
     private readonly credits: CreditsLedger,
     private readonly guard: CacheGuard,
+    /** KEYPORT_UNKNOWN_KEY_READS: absent hashes read from the store all the same, per second. */
+    unknownKeyReads: number,
   ) {
     const now = () => clock.now();
     this.keys = new LruCache(CACHE_ENTRIES, now);
     this.unknown = new LruCache(NEGATIVE_ENTRIES, now);
     this.tokens = new LruCache(CACHE_ENTRIES, now);
     this.policies = new LruCache(CACHE_ENTRIES, now);
+    this.existingKeys = new ExistingKeys(store, { readsPerSecond: unknownKeyReads, now: () => performance.now() });
   }
 
   /**
@@ -253,7 +262,7 @@ export class VerificationService {
 
   /** The caches by name, for the metrics (entries, hits, misses). */
   get caches(): Record<string, { readonly size: number; readonly hits: number; readonly misses: number }> {
-    return { verified_keys: this.keys, unknown_keys: this.unknown, verified_tokens: this.tokens, key_policies: this.policies };
+    return { verified_keys: this.keys, key_filter: this.existingKeys, unknown_keys: this.unknown, verified_tokens: this.tokens, key_policies: this.policies };
   }
 
   /** Forgets cached answers for these secret hashes and key ids (after a key change anywhere). */
@@ -266,6 +275,8 @@ export class VerificationService {
       this.keys.delete(lookup);
       this.unknown.delete(lookup);
     }
+    // A created key, or a new secret, is in the filter before anyone can have been told of it.
+    this.existingKeys.add(lookups);
     if (keyId !== null) this.policies.delete(keyId);
   }
 
@@ -278,6 +289,7 @@ export class VerificationService {
     const hash = hashKeyString(value);
     const cached = this.keys.get(hash);
     if (cached !== undefined) return cached;
+    if (!this.existingKeys.worthReading(hash)) return 'unknown';
     if (this.unknown.get(hash) !== undefined) return 'unknown';
     const inFlight = this.loading.get(hash);
     if (inFlight !== undefined) return inFlight.then((credential) => credential ?? 'unknown');

@@ -412,6 +412,28 @@ export class KeysRepository {
     return rows instanceof Promise ? rows.then(first) : first(rows);
   }
 
+  /** How many secret hashes (current and previous) token keys hold: what the filter of existing keys is sized for. */
+  async countTokenSecretHashes(): Promise<number> {
+    const row = await this.db
+      .selectFrom('keys')
+      .select((eb) => [eb.fn.count<number>('secretHash').as('current'), eb.fn.count<number>('previousSecretHash').as('previous')])
+      .where('credentialType', '=', 'token')
+      .executeTakeFirstOrThrow();
+    return Number(row.current) + Number(row.previous);
+  }
+
+  /** A page of token keys' secret hashes, in id order after `afterId` (the filter of existing keys is built from them). */
+  async tokenSecretHashes(afterId: string, limit: number): Promise<{ id: string; secretHash: string | null; previousSecretHash: string | null }[]> {
+    return this.db
+      .selectFrom('keys')
+      .select(['id', 'secretHash', 'previousSecretHash'])
+      .where('credentialType', '=', 'token')
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+  }
+
   /** A key by id alone, whatever its account. */
   async findById(id: string): Promise<KeyRecord | undefined> {
     const row = await this.db.selectFrom('keys').selectAll().where('id', '=', id).executeTakeFirst();

@@ -5,9 +5,11 @@ import { newKeyRecord } from '../../src/domain/key-rules.js';
 import { platformPrincipal } from '../../src/domain/principal.js';
 import type { KeyRecord } from '../../src/domain/model.js';
 import { keyChangeEvents } from '../../src/services/change-events.js';
+import { ExistingKeys } from '../../src/services/existing-keys.js';
 import { Repositories } from '../../src/storage/repositories.js';
 import { apiClient, createAccount, createKey, describeEachStore, TEST_TOKEN } from '../helpers/keyport.js';
 import { eventually, startPeer } from '../helpers/oauth.js';
+import { startKeyport } from '../../src/server.js';
 
 /**
  * The cheap paths of verification and listing answer as the plain ones did: the negative cache
@@ -94,6 +96,10 @@ describeEachStore('the miss path and listings', (kp, store) => {
     // SQLite answers each synchronously, before the next request can start: nothing to share, but no repeat either.
     assert.equal(calls, 1);
     const unknown = generateKeyString('token', 'sandbox');
+    // A hash the filter of existing keys lets through (as about 1 % of made-up ones are, and all
+    // of them while it is being built) is read from the store once, then negatively cached.
+    await filterReady();
+    verification.existingKeys.add([hashKeyString(unknown)]);
     const missing = await counting(kp.services.store.repos.keys, 'lookupByAnySecretHash', async () => {
       const first = await Promise.all(Array.from({ length: 20 }, () => verification.verify(unknown, { consume: false })));
       const later = await verification.verify(unknown, { consume: false });
@@ -101,6 +107,82 @@ describeEachStore('the miss path and listings', (kp, store) => {
     });
     assert.ok(missing.result.every((v) => v.code === 'unknown'));
     assert.equal(missing.calls, 1, 'the unknown hash is read once, then answered by the negative cache');
+  });
+
+  /** Waits until this node's filter of existing keys is built (in the background after its start). */
+  async function filterReady(url = kp.url): Promise<void> {
+    assert.ok(await eventually(async () => (await apiClient(url, TEST_TOKEN)('GET', '/readyz')).body.keyFilter === 'ready', 10_000), 'the filter of existing keys is built');
+  }
+
+  test('a made-up key is refused by the filter of existing keys without a store read; keys made anywhere pass it', async () => {
+    // A node that never reads a hash its filter does not hold (KEYPORT_UNKNOWN_KEY_READS=0: as
+    // every node is once a flood has used up the reads it allows), beside one with the default.
+    const strict = await startKeyport({ ...kp.config, oauth: { ...kp.config.oauth, unknownKeyReads: 0 } }, { clock: kp.clock });
+    try {
+      await filterReady(strict.url);
+      const filter = strict.services.tokens.verification.existingKeys;
+      const hitsBefore = filter.hits;
+      const madeUp = Array.from({ length: 50 }, () => generateKeyString('token', 'production'));
+      const { result, calls } = await counting(strict.services.store.repos.keys, 'lookupByAnySecretHash', () => Promise.all(madeUp.map((key) => verify(key, strict.url))));
+      assert.ok(result.every((a) => a.code === 'unknown'), JSON.stringify(result));
+      // About 1 % of made-up hashes pass a Bloom filter: at most a few of 50.
+      assert.ok(calls <= 3, `${calls} store reads for 50 made-up keys`);
+      assert.ok(filter.hits - hitsBefore >= 47, `the filter answered ${filter.hits - hitsBefore} of them`);
+      // Made there: known at once. Made on the other node: known there once it reads the event.
+      const there = await createKey(apiClient(strict.url, TEST_TOKEN), account, { credentialType: 'token', active: true });
+      assert.equal((await verify(there.secret, strict.url)).valid, true, 'at once on the node that made it');
+      const here = await createKey(kp.api, account, { credentialType: 'token', active: true });
+      assert.equal((await verify(here.secret)).valid, true, 'at once on the node that made it');
+      assert.ok(await eventually(async () => (await verify(here.secret, strict.url)).valid === true, 1000), 'within a second on the strict node');
+      // A new secret is known at once too; the old one stops.
+      const reset = await kp.api('POST', `/v1/accounts/${account}/keys/${here.key.id}/reset-secret`, { confirm: true });
+      assert.equal(reset.status, 200, JSON.stringify(reset.body));
+      assert.equal((await verify(reset.body.secret)).valid, true);
+      assert.ok(await eventually(async () => (await verify(reset.body.secret, strict.url)).valid === true, 1000));
+      assert.notEqual((await verify(here.secret)).valid, true);
+      // A node started over a store that holds keys builds its filter from them.
+      const late = await startKeyport({ ...kp.config, oauth: { ...kp.config.oauth, unknownKeyReads: 0 } }, { clock: kp.clock });
+      try {
+        await filterReady(late.url);
+        assert.ok(late.services.tokens.verification.existingKeys.size >= 3);
+        for (const secret of [there.secret, reset.body.secret]) assert.equal((await verify(secret, late.url)).valid, true);
+      } finally {
+        await late.close();
+      }
+    } finally {
+      await strict.close();
+    }
+  });
+
+  test('with the default budget, a key made on one node is found on another at once, before that node has read its event', async () => {
+    const peer = await startPeer(kp);
+    try {
+      await filterReady(peer.url);
+      const { secret } = await createKey(kp.api, account, { credentialType: 'token', active: true });
+      assert.equal((await verify(secret, peer.url)).valid, true);
+    } finally {
+      await peer.close();
+    }
+  });
+
+  test('the filter of existing keys is built anew, from the store, once more hashes were added than it was sized for', async () => {
+    const keys = await Promise.all(Array.from({ length: 3 }, () => createKey(kp.api, account, { credentialType: 'token', active: true })));
+    const filter = new ExistingKeys(kp.services.store, { readsPerSecond: 0, minCapacity: 8 });
+    assert.equal(filter.state, 'loading');
+    assert.equal(filter.worthReading(hashKeyString(generateKeyString('token', 'sandbox'))), true, 'while loading, every hash is read');
+    const builds: number[] = [];
+    filter.onBuilt = ({ hashes }) => builds.push(hashes);
+    await filter.start();
+    assert.equal(filter.state, 'ready');
+    for (const { secret } of keys) assert.equal(filter.worthReading(hashKeyString(secret)), true);
+    const held = builds[0]!;
+    // Past capacity: a rebuild in the background, sized for what the store holds then.
+    const added = Array.from({ length: Math.max(8, 2 * held) + 1 }, () => hashKeyString(generateKeyString('token', 'sandbox')));
+    filter.add(added);
+    assert.ok(await eventually(async () => builds.length === 2, 10_000), 'built again');
+    assert.equal(builds[1], held, 'from the store: the hashes only added (no key has them) are gone');
+    for (const { secret } of keys) assert.equal(filter.worthReading(hashKeyString(secret)), true);
+    await filter.stop();
   });
 
   test('one read per bearer token at a time, and none while it is cached', async () => {

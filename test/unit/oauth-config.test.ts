@@ -19,6 +19,7 @@ describe('configuration of tokens, signing keys and throttling', () => {
       passwordHashConcurrency: 2,
       passwordHashQueue: 32,
       usageAnalytics: true,
+      unknownKeyReads: 100,
     });
   });
 
@@ -35,6 +36,7 @@ describe('configuration of tokens, signing keys and throttling', () => {
       KEYPORT_PASSWORD_HASH_CONCURRENCY: '1',
       KEYPORT_PASSWORD_HASH_QUEUE: '0',
       KEYPORT_USAGE_ANALYTICS: 'off',
+      KEYPORT_UNKNOWN_KEY_READS: '0',
     });
     assert.deepEqual(config.oauth, {
       tokenAudience: 'https://api.shop.example',
@@ -51,6 +53,7 @@ describe('configuration of tokens, signing keys and throttling', () => {
       passwordHashConcurrency: 1,
       passwordHashQueue: 0,
       usageAnalytics: false,
+      unknownKeyReads: 0,
     });
   });
 
@@ -64,6 +67,7 @@ describe('configuration of tokens, signing keys and throttling', () => {
       KEYPORT_AUTH_FAILURES_PER_ADDRESS: '-1',
       KEYPORT_AUTH_FAILURE_WINDOW: '1.5',
       KEYPORT_USAGE_ANALYTICS: 'sometimes',
+      KEYPORT_UNKNOWN_KEY_READS: 'many',
       KEYPORT_TRUSTED_PROXIES: '10.0.0.0/33',
     };
     assert.throws(() => loadConfig(bad), (err: unknown) => {
