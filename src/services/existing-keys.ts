@@ -19,9 +19,10 @@ export type ExistingKeysState = 'loading' | 'ready';
  * the key_changed events of the cluster event log, which name every hash a change touches, on this
  * node at once and from other nodes within the sync interval: the bound the negative cache and
  * every other cached answer already keep. So that a key used the moment it was made on another
- * node is still found, a few absent hashes a second are read all the same (KEYPORT_UNKNOWN_KEY_READS):
- * the filter's answer stands only past that budget, in a flood. When more hashes were added than it has room for, it is
- * rebuilt from the store (the old one answers meanwhile).
+ * node is still found, a few absent hashes a second are read all the same
+ * (KEYPORT_UNKNOWN_KEY_READS): the filter's answer stands only past that budget, in a flood. When
+ * more hashes were added than it has room for, it is rebuilt from the store (the old one answers
+ * meanwhile).
  */
 export class ExistingKeys {
   private filter: BloomFilter | null = null;
