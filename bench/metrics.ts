@@ -7,8 +7,8 @@
 // the per-round ratios. Run alone: `tsx bench/metrics.ts` (3 rounds of 3 s); `npm run bench`
 // calls `run` with its own figures.
 import autocannon from 'autocannon';
-import { execSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,11 +16,11 @@ import { generateKeyString } from '../src/domain/key-strings.js';
 import { loadConfig } from '../src/config.js';
 import { startKeyport as startInProcess } from '../src/server.js';
 import { seed } from './seed.js';
+import { cpuMicros } from './cpu.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CONNECTIONS = 50;
 const OWNER_TOKEN = 'bench-platform-owner-token-0123456789';
-const CLK_TCK = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
 /** The goal: verification with metrics on within 3 % of metrics off. */
 const GOAL_RATIO = 0.97;
 
@@ -65,13 +65,6 @@ function startKeyport(dataDir: string, env: Record<string, string>): Promise<Nod
     child.stderr!.on('data', (d) => (output += d));
     child.on('exit', (code) => reject(new Error(`Keyport exited (${code}):\n${output}`)));
   });
-}
-
-/** User + system CPU time of a process so far, in microseconds (proc(5) fields 14 and 15). */
-function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) / CLK_TCK) * 1e6;
 }
 
 interface Sample {

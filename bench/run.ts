@@ -14,7 +14,7 @@
 //   npm run bench -- --quick      a short run on a smaller store (2 rounds of 2 s): prints the table, writes nothing
 //   BENCH_LOAD=autocannon         use autocannon even where wrk is installed
 import autocannon from 'autocannon';
-import { execSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -28,6 +28,7 @@ import metricsSection from './metrics.js';
 import sdkSection from './sdk.js';
 import signInFloodSection from './sign-in-flood.js';
 import { seed } from './seed.js';
+import { cpuMicros } from './cpu.js';
 
 /**
  * Sections other bench modules add to BENCHMARKS.md, after the main table: one import line and one
@@ -48,7 +49,6 @@ const DURATION = Number(process.env.BENCH_DURATION ?? (QUICK ? 2 : 4));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 2 : 5));
 const WARMUP = 1;
 const OWNER_TOKEN = 'bench-platform-owner-token-0123456789';
-const CLK_TCK = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const WRK = process.env.BENCH_LOAD !== 'autocannon' && spawnSync('wrk', ['--version']).error === undefined;
 const LOAD_GENERATOR = WRK ? 'wrk' : 'autocannon';
@@ -100,14 +100,6 @@ async function filterBuilt(node: Server): Promise<void> {
     if (Date.now() - started > 300_000) throw new Error(`${node.name}: the filter of existing keys was not built within 5 minutes`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-}
-
-/** User + system CPU time of a process so far, in microseconds. */
-function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields 14 and 15 of proc(5) (utime, stime) are at 11 and 12 after the command name.
-  return ((Number(fields[11]) + Number(fields[12])) / CLK_TCK) * 1e6;
 }
 
 function memoryMb(pid: number): { rss: number; peak: number } {

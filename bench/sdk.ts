@@ -2,21 +2,15 @@
 // Fastify API protected by the SDK's plugin against the same API without auth and against one
 // calling POST /v1/verify per request. Runnable alone: `tsx bench/sdk.ts` prints its section.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { createVerifier } from '@keyport/node';
+import { cpuMicros } from './cpu.js';
 
 const TOKEN = 'bench-platform-owner-token-0123456789';
-const CLK_TCK = 100;
-
-function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) / CLK_TCK) * 1e6;
-}
 
 /** Starts `node --import tsx <script>` and resolves with the child and the URL it prints (or waits for /healthz). */
 function start(script: string, env: Record<string, string>, url?: string): Promise<{ child: ChildProcess; url: string }> {

@@ -11,14 +11,14 @@ import autocannon from 'autocannon';
 import { performance } from 'node:perf_hooks';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuMicros } from './cpu.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OWNER_TOKEN = 'bench-owner-token-0123456789abcdef';
-const CLK_TCK = 100;
 const TOKEN_CONNECTIONS = 10;
 const FLOOD_CONNECTIONS = 400;
 /** Goal: every token request answered 200, with p99 during the flood at most this (the probe saw 14.6 s). */
@@ -30,12 +30,6 @@ interface Node {
   child: ChildProcess;
   dir: string;
   authorization: string;
-}
-
-function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) / CLK_TCK) * 1e6;
 }
 
 async function startNode(name: string, env: Record<string, string>): Promise<Node> {
