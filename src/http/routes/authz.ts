@@ -54,10 +54,13 @@ export const SERVICE_TOKEN_HEADER = 'keyport-service-token';
 const CODE_HEADER = 'x-keyport-code';
 
 /** What a refusal may say in X-Keyport-Code: a /v1/verify code, or `missing` (no credential sent). */
-type RefusalCode = Exclude<VerifyCode, 'valid'> | 'missing';
+export type RefusalCode = Exclude<VerifyCode, 'valid'> | 'missing';
 
-/** RFC 6750 3: 401 for a credential that is not valid, 403 for one that may not do this. */
-const STATUS: Record<RefusalCode, 401 | 403 | 429> = {
+/**
+ * RFC 6750 3: 401 for a credential that is not valid, 403 for one that may not do this. The SDK's
+ * middleware answers the same (a unit test holds the two together).
+ */
+export const REFUSAL_STATUS: Record<RefusalCode, 401 | 403 | 429> = {
   missing: 401,
   malformed: 401,
   unknown: 401,
@@ -73,11 +76,16 @@ const STATUS: Record<RefusalCode, 401 | 403 | 429> = {
   usage_exceeded: 429,
 };
 const TITLES = { 401: 'Invalid credential', 403: 'Not allowed here', 429: 'Rate limit reached' } as const;
-const titleOf = (code: RefusalCode) => (code === 'missing' ? 'Authentication required' : code === 'usage_exceeded' ? 'Credits used up' : TITLES[STATUS[code]]);
+export const refusalTitle = (code: RefusalCode) => (code === 'missing' ? 'Authentication required' : code === 'usage_exceeded' ? 'Credits used up' : TITLES[REFUSAL_STATUS[code]]);
 const CHALLENGES = { 401: 'Bearer error="invalid_token"', 403: 'Bearer error="insufficient_scope"' } as const;
+/** The WWW-Authenticate of a refusal; none for a rate limit, and none for the wrong network (no RFC 6750 error fits it). */
+export const refusalChallenge = (code: RefusalCode): string | undefined => {
+  const status = REFUSAL_STATUS[code];
+  return status === 429 || code === 'ip_not_allowed' ? undefined : CHALLENGES[status];
+};
 
 const problemBody = (code: RefusalCode, detail: string) =>
-  JSON.stringify({ type: problemType(code), code, title: titleOf(code), status: STATUS[code], detail });
+  JSON.stringify({ type: problemType(code), code, title: refusalTitle(code), status: REFUSAL_STATUS[code], detail });
 
 /** Refusals whose text never changes, serialised once. */
 const FIXED_BODIES = Object.fromEntries(
@@ -310,10 +318,9 @@ function answer(reply: FastifyReply, result: Verification, need: Requirement): F
 }
 
 function refuse(reply: FastifyReply, code: RefusalCode, result: Verification | null, need: Requirement): FastifyReply {
-  const status = STATUS[code];
-  reply.code(status).header('content-type', 'application/problem+json').header(CODE_HEADER, code).header('cache-control', 'no-store');
-  // No RFC 6750 error fits a request from the wrong network: no challenge for it.
-  if (status !== 429 && code !== 'ip_not_allowed') reply.header('www-authenticate', CHALLENGES[status]);
+  reply.code(REFUSAL_STATUS[code]).header('content-type', 'application/problem+json').header(CODE_HEADER, code).header('cache-control', 'no-store');
+  const challenge = refusalChallenge(code);
+  if (challenge !== undefined) reply.header('www-authenticate', challenge);
   const limit = result?.rateLimit ?? null;
   if (limit !== null) {
     reply.headers(rateLimitHeaders(limit));
