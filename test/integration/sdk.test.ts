@@ -102,6 +102,42 @@ describe('@keyport/node: in-process verification (sqlite)', () => {
     assert.notEqual(view.lastUsedAt, null);
   });
 
+  test('usage reports: one Keyport did not take is sent again, once; one it refused is reported, not kept', async () => {
+    const { key, secret } = await createKey(kp.api, account, { credentialType: 'token', environment: 'production', active: true });
+    let answer: 'network' | 401 | 'pass' = 'network';
+    const sent: number[] = [];
+    const keyport = make({
+      fetch: (input, init) => {
+        const path = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url).pathname;
+        if (path !== '/v1/verify/usage') return fetch(input, init);
+        const uses = JSON.parse(String(init?.body)).uses as { outcomes: Record<string, number> }[];
+        sent.push(uses.reduce((n, u) => n + (u.outcomes.valid ?? 0), 0));
+        if (answer === 'network') return Promise.reject(new TypeError('fetch failed'));
+        if (answer === 401) return Promise.resolve(new Response('{}', { status: 401 }));
+        return fetch(input, init);
+      },
+    });
+    // The first uses are answered by Keyport (and counted there); the later ones here.
+    for (let i = 0; i < 4; i++) assert.equal((await keyport.verify(secret)).valid, true);
+    await assert.rejects(keyport.flushUsage(), /fetch failed/);
+    const local = sent[0]!;
+    assert.ok(local >= 1, JSON.stringify(sent));
+    answer = 'pass';
+    await keyport.verify(secret);
+    await keyport.flushUsage();
+    assert.deepEqual(sent, [local, local + 1], 'the uses kept, merged with the one since, sent once');
+    await keyport.flushUsage();
+    assert.deepEqual(sent, [local, local + 1], 'nothing left to send');
+    await kp.services.tokens.usage.flush();
+    assert.notEqual((await kp.api('GET', `/v1/accounts/${account}/keys/${key.id}`)).body.lastUsedAt, null);
+    answer = 401;
+    await keyport.verify(secret);
+    await assert.rejects(keyport.flushUsage(), (err: unknown) => err instanceof KeyportError && err.code === 'service_token_invalid');
+    answer = 'pass';
+    await keyport.flushUsage();
+    assert.deepEqual(sent, [local, local + 1, 1], 'a refused report is not sent again');
+  });
+
   test('unknown, malformed and foreign-environment credentials; a change reaches the cache through the stream', async () => {
     const counter = countingFetch();
     const keyport = make({ fetch: counter.fetch });

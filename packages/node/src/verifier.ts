@@ -619,33 +619,46 @@ export class Verifier {
     if (code === 'valid') entry.lastUsedAt = this.now();
   }
 
-  /** Reports the uses answered here since the last report (POST /v1/verify/usage); kept for the next one on failure. */
+  /**
+   * Reports the uses answered here since the last report (POST /v1/verify/usage), 1,000 keys a
+   * request. What Keyport did not take (a network error or a 5xx) is kept for the next report; the
+   * parts it took are not sent again. A refusal (4xx) is reported and its part dropped: sending
+   * it again would not change the answer.
+   */
   async flushUsage(): Promise<void> {
     if (this.usage.size === 0) return;
-    const batch = this.usage;
+    const batch = [...this.usage];
     this.usage = new Map();
-    const uses = [...batch].map(([keyId, e]) => ({ keyId, account: e.account, environment: e.environment, lastUsedAt: e.lastUsedAt, outcomes: e.outcomes }));
-    try {
-      for (let i = 0; i < uses.length; i += 1000) {
-        const res = await this.fetch(`${this.url}/v1/verify/usage`, {
+    for (let i = 0; i < batch.length; i += 1000) {
+      const part = batch.slice(i, i + 1000);
+      let res: Response;
+      try {
+        res = await this.fetch(`${this.url}/v1/verify/usage`, {
           method: 'POST',
           headers: { authorization: `Bearer ${this.serviceToken}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ uses: uses.slice(i, i + 1000) }),
+          body: JSON.stringify({ uses: part.map(([keyId, e]) => ({ keyId, account: e.account, environment: e.environment, lastUsedAt: e.lastUsedAt, outcomes: e.outcomes })) }),
           signal: AbortSignal.timeout(this.options.requestTimeout),
         });
         await res.body?.cancel().catch(() => {});
         if (res.status >= 500) throw new KeyportError('keyport_unavailable', `Keyport answered ${res.status} to a usage report`);
+      } catch (err) {
+        this.keepForLater(batch.slice(i));
+        throw err;
       }
-    } catch (err) {
-      for (const [keyId, e] of batch) {
-        const now = this.usage.get(keyId);
-        if (now === undefined) this.usage.set(keyId, e);
-        else {
-          now.lastUsedAt = Math.max(now.lastUsedAt, e.lastUsedAt);
-          for (const [code, n] of Object.entries(e.outcomes)) now.outcomes[code] = (now.outcomes[code] ?? 0) + n;
-        }
+      if (!res.ok)
+        throw new KeyportError(res.status === 401 ? 'service_token_invalid' : 'bad_request', `Keyport refused a usage report of ${part.length} keys (${res.status}); those uses are not reported`);
+    }
+  }
+
+  /** Puts uses that were not reported back, merged with those counted since. */
+  private keepForLater(unsent: readonly [string, UsageEntry][]): void {
+    for (const [keyId, e] of unsent) {
+      const now = this.usage.get(keyId);
+      if (now === undefined) this.usage.set(keyId, e);
+      else {
+        now.lastUsedAt = Math.max(now.lastUsedAt, e.lastUsedAt);
+        for (const [code, n] of Object.entries(e.outcomes)) now.outcomes[code] = (now.outcomes[code] ?? 0) + n;
       }
-      throw err;
     }
   }
 
