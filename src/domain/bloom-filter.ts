@@ -40,17 +40,18 @@ export class BloomFilter {
 
   /** Adds a hash (64 hex digits); anything else is refused, as it would not spread over the bits. */
   add(hash: string): void {
-    const [h1, h2] = seeds(hash);
+    if (!isHexHash(hash)) throw new RangeError('a Bloom filter entry is a SHA-256 hash in hex');
     const { size, bits } = this;
-    for (let i = 0, at = h1 % size; i < BloomFilter.POSITIONS; i++, at = (at + h2) % size) bits[at >>> 5]! |= 1 << (at & 31);
+    const step = h2(hash);
+    for (let i = 0, at = h1(hash) % size; i < BloomFilter.POSITIONS; i++, at = (at + step) % size) bits[at >>> 5]! |= 1 << (at & 31);
     this.added++;
   }
 
-  /** False when the hash was certainly never added. */
+  /** False when the hash (a SHA-256 in hex, as `hashKeyString` makes) was certainly never added. */
   mayContain(hash: string): boolean {
-    const [h1, h2] = seeds(hash);
     const { size, bits } = this;
-    for (let i = 0, at = h1 % size; i < BloomFilter.POSITIONS; i++, at = (at + h2) % size) if ((bits[at >>> 5]! & (1 << (at & 31))) === 0) return false;
+    const step = h2(hash);
+    for (let i = 0, at = h1(hash) % size; i < BloomFilter.POSITIONS; i++, at = (at + step) % size) if ((bits[at >>> 5]! & (1 << (at & 31))) === 0) return false;
     return true;
   }
 }
@@ -60,11 +61,6 @@ const HEX_HASH = /^[0-9a-f]{64}$/;
 /** Is this a SHA-256 hash in hex, as the filter takes? */
 export const isHexHash = (value: string) => value.length === 64 && HEX_HASH.test(value);
 
-/** The two hash functions of double hashing, from the hash's first 64 bits; h2 is odd, so never 0. */
-function seeds(hash: string): [number, number] {
-  if (hash.length !== 64) throw new RangeError('a Bloom filter entry is a SHA-256 hash in hex');
-  const h1 = Number.parseInt(hash.slice(0, 8), 16);
-  const h2 = Number.parseInt(hash.slice(8, 16), 16) | 1;
-  if (Number.isNaN(h1) || Number.isNaN(h2)) throw new RangeError('a Bloom filter entry is a SHA-256 hash in hex');
-  return [h1, h2 >>> 0];
-}
+/** The two hash functions of double hashing, read from the hash's first 64 bits; h2 is odd, so never 0. */
+const h1 = (hash: string) => Number.parseInt(hash.slice(0, 8), 16);
+const h2 = (hash: string) => (Number.parseInt(hash.slice(8, 16), 16) | 1) >>> 0;

@@ -117,6 +117,7 @@ export class ExistingKeys {
   }
 
   private rebuild(): Promise<void> {
+    clearTimeout(this.retry);
     this.building ??= this.build()
       .catch((err) => {
         this.next = null;

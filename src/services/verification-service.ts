@@ -289,8 +289,9 @@ export class VerificationService {
     const hash = hashKeyString(value);
     const cached = this.keys.get(hash);
     if (cached !== undefined) return cached;
-    if (!this.existingKeys.worthReading(hash)) return 'unknown';
+    // The negative cache first: a made-up key sent again must not spend the filter's read budget.
     if (this.unknown.get(hash) !== undefined) return 'unknown';
+    if (!this.existingKeys.worthReading(hash)) return 'unknown';
     const inFlight = this.loading.get(hash);
     if (inFlight !== undefined) return inFlight.then((credential) => credential ?? 'unknown');
     const loaded = this.loadKey(hash);
