@@ -302,6 +302,9 @@ export class KeysService {
     const result = await this.store.transaction(async (repos) => {
       const before = await repos.keys.find(account.id, keyId);
       if (!before) throw notFound('Key', keyId);
+      // The secret of a reported leak must stop now: a grace period would keep it working.
+      if (previousSecretValidFor > 0 && before.leak !== null && before.secretHash !== null)
+        throw fieldError('/previousSecretValidFor', 'must be 0 for a key whose secret was reported leaked: the leaked secret must stop now');
       const secret = newSecret(before.credentialType, before.environment);
       const keepPrevious = previousSecretValidFor > 0 && before.secretHash !== null;
       const after: KeyRecord = {

@@ -86,6 +86,15 @@ for (const store of STORES)
       assert.deepEqual(sink.of(account), [`key.leaked ${key.id}`]);
       const [entry] = (await kp.api('GET', `/v1/accounts/${account}/audit?action=key.leaked`)).body.items;
       assert.equal(entry.after.leakResponse, 'notify');
+      // A reset may not keep the leaked secret working for a grace period; a plain reset ends the leak.
+      const graced = await kp.api('POST', `/v1/accounts/${account}/keys/${key.id}/reset-secret`, { confirm: true, previousSecretValidFor: 3600 });
+      assert.equal(graced.status, 400, JSON.stringify(graced.body));
+      assert.match(JSON.stringify(graced.body), /previousSecretValidFor/);
+      assert.equal((await getKey(account, key.id)).leak.source, 'github:content', 'nothing changed');
+      const reset = await kp.api('POST', `/v1/accounts/${account}/keys/${key.id}/reset-secret`, { confirm: true });
+      assert.equal(reset.status, 200, JSON.stringify(reset.body));
+      assert.equal((await getKey(account, key.id)).leak, null);
+      assert.equal((await kp.api('POST', '/v1/verify', { key: secret })).body.valid, false, 'the leaked secret stopped');
     });
 
     test('the same key reported several times at once is handled once', async () => {
