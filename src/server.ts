@@ -122,9 +122,6 @@ export async function startKeyport(
     );
     app = await buildApp({ config, services, logging });
     await app.listen({ port: config.port, host: config.host });
-    // Only once the node listens: a start that fails (the port taken) must not make a token that
-    // is never shown; the next start makes it and prints it then.
-    const generatedToken = await whileUnreachable(() => services.auth.ensurePlatformToken(config.bootstrapToken), deadline, log, storage.describe);
     if (config.expiryScanIntervalSeconds > 0) services.expiry.start(config.expiryScanIntervalSeconds * 1000, (err) => services.tokens.onBackgroundError(err));
     // Where token issuers come from, said once at start-up (a refusal to issue as a warning).
     const notice = issuerNotice(config);
@@ -142,6 +139,9 @@ export async function startKeyport(
       const a = metricsApp.server.address();
       metricsUrl = `http://${host.includes(':') ? `[${host}]` : host}:${typeof a === 'object' && a ? a.port : config.metrics.port}`;
     }
+    // Only once the node and its metrics listener listen: a start that fails (a port taken) must
+    // not make a token that is never shown; the next start makes it and prints it then.
+    const generatedToken = await whileUnreachable(() => services.auth.ensurePlatformToken(config.bootstrapToken), deadline, log, storage.describe);
     return {
       app,
       services,

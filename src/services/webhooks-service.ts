@@ -5,7 +5,7 @@ import type { CreateWebhookInput, DeliveryPage, ListDeliveriesQuery, UpdateWebho
 import type { Clock } from '../domain/clock.js';
 import { decodeCursor, encodeCursor } from '../domain/cursor.js';
 import type { Keyring } from '../domain/envelope.js';
-import { notFound } from '../domain/errors.js';
+import { AppError, notFound } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { NoticeType } from '../domain/notice-types.js';
 import type { Actor } from '../domain/principal.js';
@@ -389,7 +389,8 @@ export class WebhooksService {
     const delivery = await this.store.repos.webhookDeliveries.find(endpoint.id, deliveryId);
     if (!delivery) throw notFound('Delivery', deliveryId);
     const now = this.clock.now();
-    await this.store.repos.webhookDeliveries.requeue(deliveryId, now, now + RETRY_WINDOW_MS);
+    if (!(await this.store.repos.webhookDeliveries.requeue(deliveryId, now, now + RETRY_WINDOW_MS)))
+      throw new AppError('conflict', `Delivery '${deliveryId}' is being sent right now; see its outcome in the delivery log, and retry it after that if it failed.`);
     this.dispatcher.nudge();
     return toDeliveryView({ ...delivery, status: 'pending', nextAttemptAt: now, giveUpAt: now + RETRY_WINDOW_MS });
   }

@@ -189,8 +189,17 @@ export class WebhookDeliveriesRepository {
     return Number(result.numDeletedRows);
   }
 
-  /** Queues the delivery again, due now, with a fresh retry window. */
-  async requeue(id: string, now: number, giveUpAt: number): Promise<void> {
-    await this.db.updateTable('webhookDeliveries').set({ status: 'pending', nextAttemptAt: now, giveUpAt, leaseUntil: null }).where('id', '=', id).execute();
+  /**
+   * Queues the delivery again, due now, with a fresh retry window; false when a node holds its
+   * lease (it is being sent right now), so it is never sent twice at once.
+   */
+  async requeue(id: string, now: number, giveUpAt: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('webhookDeliveries')
+      .set({ status: 'pending', nextAttemptAt: now, giveUpAt, leaseUntil: null })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('leaseUntil', 'is', null), eb('leaseUntil', '<', now)]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 }

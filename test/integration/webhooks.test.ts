@@ -175,9 +175,14 @@ describeEachStore(
       receiver.hang = true;
       try {
         const account = await createAccount(kp.api);
-        await addWebhook(kp.api, account, receiver.url, ['key.created', 'key.updated']);
+        const { webhook } = await addWebhook(kp.api, account, receiver.url, ['key.created', 'key.updated']);
         const { key } = await createKey(kp.api, account);
         await until('the delivery in flight', () => receiver.received.length === 1);
+        // A delivery being sent cannot be queued again meanwhile: it would go out twice.
+        const [inFlight] = (await kp.api('GET', `/v1/accounts/${account}/webhooks/${webhook.id}/deliveries`)).body.items;
+        const again = await kp.api('POST', `/v1/accounts/${account}/webhooks/${webhook.id}/deliveries/${inFlight.id}/retry`);
+        assert.equal(again.status, 409, JSON.stringify(again.body));
+        assert.equal(again.body.code, 'conflict');
         // The receiver still holds it: the API answers anyway.
         assert.equal((await kp.api('PATCH', `/v1/accounts/${account}/keys/${key.id}`, { name: 'Still fast' })).status, 200);
         assert.equal((await kp.api('GET', `/v1/accounts/${account}/keys/${key.id}`)).body.name, 'Still fast');

@@ -113,6 +113,8 @@ class EventStream {
   }
 
   startHeartbeat(intervalMs: number, fresh: () => boolean): void {
+    // A client gone while its catch-up was read has a closed stream: no timer for it.
+    if (this.closed) return;
     this.heartbeat = setInterval(() => {
       // Only while this node's own view of the log is current: otherwise the client must not take
       // silence about changes for the absence of changes.
@@ -249,7 +251,7 @@ export const eventRoutes: FastifyPluginAsync<{ services: Services }> = async (pl
         for (;;) {
           const events = await log.since(from, [], PAGE);
           for (const event of events) stream.send(event);
-          if (events.length < PAGE) break;
+          if (events.length < PAGE || stream.closed) break;
           from = events[events.length - 1]!.seq;
         }
       } else {

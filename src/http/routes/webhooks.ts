@@ -126,7 +126,7 @@ export const webhookRoutes: FastifyPluginAsync<{ services: Services }> = async (
   for (const action of ['retry', 'redeliver'])
     app.post(
       `/v1/accounts/:account/webhooks/:webhook/deliveries/:delivery/${action}`,
-      { schema: { tags, summary: 'Send a delivery again, now', hide: action !== 'retry', params: DeliveryParams, response: { 202: WebhookDelivery, ...problems(401, 403, 404) } } },
+      { schema: { tags, summary: 'Send a delivery again, now', hide: action !== 'retry', params: DeliveryParams, response: { 202: WebhookDelivery, ...problems(401, 403, 404, 409) } } },
       async (request, reply) => {
         await editor(request);
         return reply.status(202).send(await webhooks.retry(request.params.account, request.params.webhook, request.params.delivery));
